@@ -1,0 +1,1 @@
+"""The support desk: rules and use cases (pure Python, no aiogram)."""

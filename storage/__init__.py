@@ -1,0 +1,1 @@
+"""Storage of the desk: SQLAlchemy models, repositories and migrations (no Telegram here)."""

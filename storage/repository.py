@@ -1,0 +1,128 @@
+"""Queries the desk asks often, in one place.
+
+Functions take the caller's session: the desk decides where a transaction
+begins and ends, so that a change, its history and its outbox rows commit
+together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Agent, Customer, Outbox, Tariff, Ticket, TicketEvent
+
+OPEN_STATUSES = ("new", "in_progress", "waiting_customer", "resolved")
+
+
+async def allocate_number(session: AsyncSession, counter: str = "ticket") -> int:
+    """Next request number.
+
+    The row lock taken by the UPDATE is held until the caller's transaction
+    ends, so concurrent creators queue here and numbers stay consecutive; a
+    rolled-back number was never visible, so none is ever reused.
+    """
+    from storage.models import Counter
+
+    result = await session.execute(
+        update(Counter)
+        .where(Counter.name == counter)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one())
+
+
+async def ticket_by_number(
+    session: AsyncSession, number: int, *, for_update: bool = False
+) -> Ticket | None:
+    query = select(Ticket).where(Ticket.number == number)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def ticket_by_id(
+    session: AsyncSession, ticket_id: int, *, for_update: bool = False
+) -> Ticket | None:
+    query = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def default_tariff(session: AsyncSession) -> Tariff:
+    query = select(Tariff).order_by(Tariff.is_default.desc(), Tariff.id).limit(1)
+    tariff = (await session.execute(query)).scalar_one_or_none()
+    if tariff is None:
+        raise LookupError("no tariffs: run `python -m bot migrate`")
+    return tariff
+
+
+async def customer_by_telegram_id(session: AsyncSession, user_id: int) -> Customer | None:
+    query = select(Customer).where(Customer.telegram_user_id == user_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def agent_by_telegram_id(session: AsyncSession, user_id: int) -> Agent | None:
+    query = select(Agent).where(Agent.telegram_user_id == user_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def customer_tickets(
+    session: AsyncSession, customer_id: int, *, offset: int = 0, limit: int = 10
+) -> Sequence[Ticket]:
+    closed_last = Ticket.status == "closed"
+    query = (
+        select(Ticket)
+        .where(Ticket.customer_id == customer_id)
+        .order_by(closed_last, Ticket.updated_at.desc(), Ticket.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def open_queue(
+    session: AsyncSession, *, assignee_id: int | None = None, offset: int = 0, limit: int = 20
+) -> Sequence[Ticket]:
+    query = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES[:3]))
+    if assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    query = query.order_by(
+        Ticket.priority, Ticket.resolution_due_at.is_(None), Ticket.resolution_due_at, Ticket.id
+    )
+    return (await session.execute(query.offset(offset).limit(limit))).scalars().all()
+
+
+async def ticket_events(
+    session: AsyncSession, ticket_id: int, *, include_internal: bool
+) -> Sequence[TicketEvent]:
+    query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+    if not include_internal:
+        query = query.where(TicketEvent.internal.is_(False))
+    return (await session.execute(query.order_by(TicketEvent.id))).scalars().all()
+
+
+async def due_for_auto_close(session: AsyncSession, now: datetime) -> Sequence[int]:
+    query = select(Ticket.id).where(Ticket.status == "resolved", Ticket.auto_close_at <= now)
+    return (await session.execute(query.order_by(Ticket.auto_close_at))).scalars().all()
+
+
+async def due_for_reminder(session: AsyncSession, now: datetime) -> Sequence[int]:
+    query = select(Ticket.id).where(
+        Ticket.status == "resolved",
+        Ticket.reminder_sent_at.is_(None),
+        Ticket.auto_close_reminder_at <= now,
+    )
+    return (await session.execute(query.order_by(Ticket.auto_close_reminder_at))).scalars().all()
+
+
+async def outbox_rows(session: AsyncSession, ticket_id: int | None = None) -> Sequence[Outbox]:
+    query = select(Outbox)
+    if ticket_id is not None:
+        query = query.where(Outbox.ticket_id == ticket_id)
+    return (await session.execute(query.order_by(Outbox.id))).scalars().all()
