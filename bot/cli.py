@@ -1,0 +1,53 @@
+"""``python -m bot run | migrate | --version`` (also the ``ctv-desk`` console script)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, StorageSettings, load
+from bot.version import __version__
+
+EXIT_SETTINGS = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ctv-desk", description="Call to Visit support desk")
+    parser.add_argument("--version", action="version", version=f"ctv-desk {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="apply migrations, then serve the bot")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    return parser
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Alembic announces every plugin it loads; operators need only the migrations.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load(Settings if args.command == "run" else StorageSettings)
+    except SettingsError as error:
+        print(f"ctv-desk: cannot start: {error}", file=sys.stderr)
+        return EXIT_SETTINGS
+    _logging(settings.log_level)
+    if args.command == "migrate":
+        from storage.migrate import upgrade
+
+        asyncio.run(upgrade(settings.database_url))
+        logging.getLogger(__name__).info("database is up to date")
+        return 0
+    assert isinstance(settings, Settings)
+    from bot.app import serve
+
+    return asyncio.run(serve(settings))

@@ -1,0 +1,44 @@
+"""Desk errors become a polite message in the user's language; anything else is logged."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+
+from desk.errors import AlreadyTaken, DeskError
+from locales import Texts
+
+log = logging.getLogger(__name__)
+router = Router(name=__name__)
+
+
+def message_for(error: DeskError, texts: Texts) -> str:
+    if isinstance(error, AlreadyTaken):
+        return texts("errors.already_taken", assignee=error.assignee_name)
+    try:
+        return texts(f"errors.{error.code}")
+    except KeyError:
+        return texts("errors.generic")
+
+
+async def _tell(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.message is not None:
+        await update.message.answer(text)
+
+
+@router.errors(ExceptionTypeFilter(DeskError))
+async def desk_error(event: ErrorEvent, texts: Texts | None = None) -> None:
+    assert isinstance(event.exception, DeskError)
+    await _tell(event, message_for(event.exception, texts or Texts("ru")))
+
+
+@router.errors()
+async def unexpected(event: ErrorEvent, texts: Texts | None = None) -> None:
+    log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
+    await _tell(event, (texts or Texts("ru"))("errors.generic"))

@@ -1,0 +1,85 @@
+"""Per-update context: at-most-once processing, the acting user and their language."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update, User
+from prometheus_client import Counter, Histogram
+from sqlalchemy.exc import IntegrityError
+
+from bot.settings import Settings
+from desk.model import Role
+from desk.service import Desk
+from locales import Texts, pick_locale
+from storage.db import SessionFactory
+from storage.models import ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+UPDATES = Counter("ctv_updates_total", "Telegram updates received", ["outcome"])
+UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update")
+
+
+class DedupeMiddleware(BaseMiddleware):
+    """Telegram re-sends an update it thinks was lost; handle each update_id once."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        try:
+            async with self._sessions() as session, session.begin():
+                session.add(ProcessedUpdate(update_id=event.update_id))
+        except IntegrityError:
+            UPDATES.labels("duplicate").inc()
+            log.info("update %s already processed; skipped", event.update_id)
+            return None
+        started = time.perf_counter()
+        try:
+            result = await handler(event, data)
+        except Exception:
+            UPDATES.labels("error").inc()
+            raise
+        UPDATES.labels("ok").inc()
+        UPDATE_SECONDS.observe(time.perf_counter() - started)
+        return result
+
+
+class ActorMiddleware(BaseMiddleware):
+    """Who is acting (a customer or staff, R11) and in which language to answer."""
+
+    def __init__(self, desk: Desk, settings: Settings) -> None:
+        self._desk = desk
+        self._settings = settings
+
+    def staff_roles(self, user_id: int) -> frozenset[Role]:
+        roles = set()
+        if user_id in self._settings.agent_ids:
+            roles.add(Role.AGENT)
+        if user_id in self._settings.manager_ids:
+            roles.add(Role.MANAGER)
+        if user_id in self._settings.admin_ids:
+            roles.add(Role.ADMIN)
+        return frozenset(roles)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or user.is_bot:
+            return await handler(event, data)
+        data["actor"] = await self._desk.register_telegram_user(
+            user.id,
+            name=user.full_name,
+            username=user.username,
+            language=user.language_code,
+            staff_roles=self.staff_roles(user.id),
+        )
+        data["texts"] = Texts(pick_locale(user.language_code, self._settings.default_locale))
+        return await handler(event, data)

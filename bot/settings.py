@@ -1,0 +1,141 @@
+"""Settings from the environment or a ``.env`` file, named as in DESIGN.md §3."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from desk.calendar import BusinessCalendar, SupportHours
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/desk.sqlite3"
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _id_set(value: object) -> object:
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",")]
+        return frozenset(int(p) for p in parts if p)
+    return value
+
+
+class StorageSettings(BaseSettings):
+    """What ``migrate`` needs: the database, nothing of Telegram."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class Settings(StorageSettings):
+    bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    backoffice_chat_id: int
+    agent_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    manager_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    redis_url: str = ""
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+    api_keys: Annotated[frozenset[str], NoDecode] = frozenset()
+    timezone: str = "Europe/Moscow"
+    support_hours: str = "07:00-23:00"
+    auto_close_business_days: int = Field(5, ge=1, le=60)
+    default_locale: Literal["ru", "en"] = "ru"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must look like 123456789:AA... (the token @BotFather gave)")
+        return value
+
+    @field_validator("agent_ids", "manager_ids", "admin_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        try:
+            return _id_set(value)
+        except ValueError:
+            raise ValueError("must be comma-separated Telegram user ids") from None
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        SupportHours.parse(self.support_hours, self.timezone)
+        secret = self.webhook_secret.get_secret_value()
+        if secret and not SECRET_PATTERN.match(secret):
+            raise ValueError("WEBHOOK_SECRET may use only A-Z, a-z, 0-9, _ and - (1-256)")
+        return self
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def staff_ids(self) -> frozenset[int]:
+        return self.agent_ids | self.manager_ids | self.admin_ids
+
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(SupportHours.parse(self.support_hours, self.timezone))
+
+
+class SettingsError(Exception):
+    """One line for the operator, naming every setting that is wrong."""
+
+
+def describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = "_".join(str(p) for p in item["loc"]).upper()
+        if item["type"] == "missing":
+            problems.append(f"{name} is missing")
+        elif item["type"] in ("int_parsing", "int_type", "int_from_float"):
+            problems.append(f"{name} must be a whole number, got {item.get('input')!r}")
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name} {message}" if name else message)
+    return "; ".join(problems)
+
+
+def load(kind: type[StorageSettings] = Settings) -> StorageSettings:
+    try:
+        return kind()
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None

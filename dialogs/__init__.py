@@ -1,0 +1,1 @@
+"""Customer dialogs built with aiogram-dialog (intake, reopen with a reason, rating)."""
