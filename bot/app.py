@@ -26,6 +26,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+import backoffice
+import dialogs
 import handlers
 from bot import errors
 from bot.middlewares import ActorMiddleware, DedupeMiddleware
@@ -61,7 +63,10 @@ def build_dispatcher(
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
     dispatcher.include_router(errors.router)
+    backoffice.setup(dispatcher)
     dispatcher.include_router(handlers.router())
+    # After the plain handlers: aiogram-dialog's own routers come last.
+    dialogs.setup(dispatcher)
     return dispatcher
 
 

@@ -18,3 +18,24 @@ class MenuAction(enum.StrEnum):
 
 class MenuCallback(CallbackData, prefix="m"):
     action: MenuAction
+
+
+class TicketAction(enum.StrEnum):
+    """What a customer's button on one of their requests asks for."""
+
+    VIEW = "v"
+    CONFIRM = "ok"  # "Solved"
+    DISAGREE = "no"  # "Not solved": asks for the reason, then reopens (R6)
+    WITHDRAW = "wd"
+    ADD_INFO = "add"
+    RATE = "r"  # value: 1..5
+
+
+class TicketCallback(CallbackData, prefix="t"):
+    action: TicketAction
+    number: int
+    value: int = 0
+
+
+class MyPageCallback(CallbackData, prefix="mp"):
+    offset: int

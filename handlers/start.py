@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import CommandStart
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuAction, MenuCallback
@@ -35,8 +35,3 @@ async def start(message: Message, texts: Texts, settings: Settings) -> None:
         texts("start.greeting", name=escape(name), hours=escape(settings.support_hours)),
         reply_markup=main_menu(texts),
     )
-
-
-@router.callback_query(MenuCallback.filter(F.action.in_({MenuAction.NEW, MenuAction.MY})))
-async def menu(query: CallbackQuery, texts: Texts) -> None:
-    await query.answer(texts("start.coming_soon"), show_alert=True)

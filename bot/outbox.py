@@ -1,0 +1,236 @@
+"""The outbox sender: delivers the notifications the desk wrote, in order, at least once.
+
+Rows are drained per chat in the order they were written (a customer never
+reads "closed" before "resolved"); across chats the row of the most urgent
+request goes first. A deliverer per audience turns a row into Bot API calls:
+``handlers.notifications`` for customers, ``backoffice.delivery`` for the
+agents' group. The sender only knows how to schedule, retry and record.
+
+Failures:
+- 429: the row waits ``retry_after`` seconds, as Telegram asks;
+- network errors and 5xx: retried with exponential backoff, up to ``MAX_ATTEMPTS``;
+- 403 (the customer blocked the bot): the customer is marked, the row fails,
+  and nothing more is written to them until they come back;
+- other 4xx: the row fails with the error recorded (a bug to look at, never a loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from prometheus_client import Counter, Gauge
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
+
+from desk.model import Audience, OutboxStatus
+from desk.service import Desk
+from storage.db import SessionFactory
+from storage.models import Outbox, Ticket
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BATCH = 50
+IDLE_POLL_SECONDS = 5.0  # rows written by another process (the HTTP API, a replica)
+
+SENT = Counter("ctv_outbox_sent_total", "Notifications delivered", ["audience", "kind"])
+FAILED = Counter("ctv_outbox_failed_total", "Notifications given up", ["audience", "reason"])
+RETRIED = Counter("ctv_outbox_retried_total", "Notification attempts to retry", ["reason"])
+PENDING = Gauge("ctv_outbox_pending", "Notifications waiting at the last check")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a deliverer needs besides the row."""
+
+    bot: Bot
+    sessions: SessionFactory
+    desk: Desk
+
+
+class Deliverer(Protocol):
+    async def __call__(self, row: Outbox, ticket: Ticket | None, context: Delivery) -> int | None:
+        """Make the Bot API calls for ``row``; return the message id shown, if any.
+
+        Raise aiogram's Telegram exceptions as they come: the sender decides
+        what to retry.
+        """
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, 300))
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        context: Delivery,
+        deliverers: dict[Audience, Deliverer],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._context = context
+        self._deliverers = deliverers
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        context.desk.outbox_listeners.append(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delay = await self.drain()
+            except Exception:  # the loop must survive anything; the cause is logged
+                log.exception("outbox sender failed; retrying")
+                delay = IDLE_POLL_SECONDS
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def drain(self) -> float:
+        """Deliver everything due now; return seconds until the next row is due."""
+        while True:
+            rows = await self._due()
+            if not rows:
+                return await self._next_due_in()
+            for row in rows:
+                await self._deliver(row)
+
+    async def _due(self) -> Sequence[Outbox]:
+        earlier = aliased(Outbox)
+        # Only the oldest pending row of each chat: order within a chat is kept
+        # even when a later row is more urgent.
+        blocked = exists().where(
+            and_(
+                earlier.chat_id == Outbox.chat_id,
+                earlier.status == OutboxStatus.PENDING.value,
+                earlier.id < Outbox.id,
+            )
+        )
+        query = (
+            select(Outbox)
+            .where(
+                Outbox.status == OutboxStatus.PENDING.value,
+                Outbox.next_attempt_at <= self._clock(),
+                ~blocked,
+            )
+            .order_by(Outbox.priority, Outbox.id)
+            .limit(BATCH)
+        )
+        async with self._context.sessions() as session:
+            return (await session.execute(query)).scalars().all()
+
+    async def _next_due_in(self) -> float:
+        async with self._context.sessions() as session:
+            pending = (
+                (
+                    await session.execute(
+                        select(Outbox.next_attempt_at)
+                        .where(Outbox.status == OutboxStatus.PENDING.value)
+                        .order_by(Outbox.next_attempt_at)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        PENDING.set(len(pending))
+        if not pending:
+            return IDLE_POLL_SECONDS
+        wait = (pending[0] - self._clock()).total_seconds()
+        return max(0.05, min(wait, IDLE_POLL_SECONDS))
+
+    async def _deliver(self, row: Outbox) -> None:
+        deliverer = self._deliverers.get(Audience(row.audience))
+        async with self._context.sessions() as session:
+            ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
+        try:
+            if deliverer is None:
+                raise LookupError(f"no deliverer for {row.audience}")
+            message_id = await deliverer(row, ticket, self._context)
+        except TelegramRetryAfter as error:
+            RETRIED.labels("429").inc()
+            await self._retry(row, timedelta(seconds=error.retry_after), f"429: {error.message}")
+        except (TelegramNetworkError, TelegramServerError) as error:
+            RETRIED.labels("transient").inc()
+            if row.attempts + 1 >= MAX_ATTEMPTS:
+                await self._fail(row, f"gave up: {error}", "transient")
+            else:
+                await self._retry(row, backoff(row.attempts), str(error))
+        except TelegramForbiddenError as error:
+            await self._fail(row, str(error), "forbidden")
+            if row.audience == Audience.CUSTOMER.value and ticket is not None:
+                await self._context.desk.mark_customer_blocked(ticket.customer_id)
+        except (TelegramAPIError, LookupError, ValueError) as error:
+            log.error("outbox row %s (%s) failed: %s", row.id, row.kind, error)
+            await self._fail(row, str(error), "rejected")
+        else:
+            await self._done(row, message_id)
+
+    async def _update(self, row: Outbox, apply: Callable[[Outbox], None]) -> None:
+        async with self._context.sessions() as session, session.begin():
+            stored = await session.get(Outbox, row.id)
+            if stored is not None:
+                apply(stored)
+
+    async def _done(self, row: Outbox, message_id: int | None) -> None:
+        now = self._clock()
+
+        def apply(stored: Outbox) -> None:
+            stored.status = OutboxStatus.SENT.value
+            stored.attempts += 1
+            stored.sent_at = now
+            stored.sent_message_id = message_id
+            stored.last_error = None
+
+        await self._update(row, apply)
+        SENT.labels(row.audience, row.kind).inc()
+
+    async def _retry(self, row: Outbox, delay: timedelta, error: str) -> None:
+        due = self._clock() + delay
+
+        def apply(stored: Outbox) -> None:
+            stored.attempts += 1
+            stored.next_attempt_at = due
+            stored.last_error = error[:2000]
+
+        await self._update(row, apply)
+
+    async def _fail(self, row: Outbox, error: str, reason: str) -> None:
+        def apply(stored: Outbox) -> None:
+            stored.attempts += 1
+            stored.status = OutboxStatus.FAILED.value
+            stored.last_error = error[:2000]
+
+        await self._update(row, apply)
+        FAILED.labels(row.audience, reason).inc()
