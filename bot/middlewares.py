@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import Chat, TelegramObject, Update, User
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import IntegrityError
 
@@ -54,7 +54,11 @@ class DedupeMiddleware(BaseMiddleware):
 
 
 class ActorMiddleware(BaseMiddleware):
-    """Who is acting (a customer or staff, R11) and in which language to answer."""
+    """Who is acting in a private chat (a customer or staff, R11), and in which language.
+
+    Group chats are left alone: the backoffice resolves its agents itself
+    (settings or group membership), and nobody in a group becomes a customer.
+    """
 
     def __init__(self, desk: Desk, settings: Settings) -> None:
         self._desk = desk
@@ -72,7 +76,8 @@ class ActorMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or user.is_bot:
+        chat: Chat | None = data.get("event_chat")
+        if user is None or user.is_bot or (chat is not None and chat.type != "private"):
             return await handler(event, data)
         data["actor"] = await self._desk.register_telegram_user(
             user.id,

@@ -45,6 +45,8 @@ TRANSITIONS: Final[Mapping[Action, Mapping[Status, Status]]] = {
     Action.AUTO_CLOSE_REMINDER: {R: R},
     Action.SPLIT: {s: s for s in (*OPEN, C)},
     Action.RATE: {C: C},
+    # Correcting a message already relayed changes no status.
+    Action.EDIT: {s: s for s in (*OPEN, C)},
 }
 
 STAFF: Final = frozenset({Role.AGENT, Role.ADMIN})
@@ -70,6 +72,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[Role]]] = {
     Action.AUTO_CLOSE_REMINDER: frozenset({Role.SYSTEM}),
     Action.SPLIT: STAFF,
     Action.RATE: CUSTOMER_SIDE,
+    Action.EDIT: CUSTOMER_SIDE | STAFF,
 }
 
 

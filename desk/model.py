@@ -106,6 +106,7 @@ class Action(enum.StrEnum):
     SPLIT = "split"
     SPLIT_FROM = "split_from"
     RATE = "rate"
+    EDIT = "edit"
 
 
 class Audience(enum.StrEnum):

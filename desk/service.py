@@ -224,10 +224,19 @@ class Desk:
             raise ConcurrentChange("the request changed meanwhile; nothing saved") from error
 
     async def _load(
-        self, change: _Change, number: int, action: Action, *, for_update: bool = True
+        self,
+        change: _Change,
+        number: int,
+        action: Action,
+        *,
+        for_update: bool = True,
+        ticket_id: int | None = None,
     ) -> Ticket:
         lifecycle.check_role(change.actor.roles, action)
-        ticket = await repo.ticket_by_number(change.session, number, for_update=for_update)
+        if ticket_id is not None:
+            ticket = await repo.ticket_by_id(change.session, ticket_id, for_update=for_update)
+        else:
+            ticket = await repo.ticket_by_number(change.session, number, for_update=for_update)
         self._check_owner(change.actor, ticket, number)
         assert ticket is not None
         return ticket
@@ -958,6 +967,115 @@ class Desk:
             event = await self._event(change, ticket, Action.RATE, before)
             self._card(change, ticket, event)
         return ticket
+
+    async def edit_message(self, actor: Actor, source: MessageRef, text: str) -> Message | None:
+        """A relayed message was edited where it was written: correct its copy too.
+
+        Returns None when the message was never relayed (nothing to follow).
+        """
+        body = _clean(text, "text", minimum=1, maximum=TEXT_MAX)
+        async with self._change(actor) as change:
+            message = await repo.message_by_ref(change.session, source.chat_id, source.message_id)
+            if message is None or message.source_message_id != source.message_id:
+                return None
+            ticket = await self._load(change, 0, Action.EDIT, ticket_id=message.ticket_id)
+            outbound = message.direction == MessageDirection.OUTBOUND.value
+            if outbound != actor.is_staff:
+                raise PermissionDenied("only the author's side edits a message")
+            if message.text == body:
+                return message
+            old = message.text
+            message.text = body
+            event = await self._event(
+                change,
+                ticket,
+                Action.EDIT,
+                comment=body,
+                internal=message.internal,
+                extra={"message_id": message.id, "old_text": old},
+            )
+            if not message.internal:
+                payload = {"message_id": message.id, "text": body}
+                if outbound:
+                    self._outbox(
+                        change,
+                        ticket,
+                        event,
+                        Audience.CUSTOMER,
+                        "customer.reply_edited",
+                        payload,
+                        method="edit",
+                    )
+                else:
+                    self._outbox(
+                        change,
+                        ticket,
+                        event,
+                        Audience.BACKOFFICE,
+                        "backoffice.customer_message_edited",
+                        payload,
+                        method="edit",
+                    )
+        return message
+
+    # -- bookkeeping of deliveries (no rules: where things were shown) --------
+
+    async def record_copy(self, message_id: int, chat_id: int, copy_message_id: int) -> None:
+        """The relayed copy of a message now exists in ``chat_id``: remember the pair."""
+        async with self._sessions() as session, session.begin():
+            message = await session.get(Message, message_id)
+            if message is not None:
+                message.copy_chat_id, message.copy_message_id = chat_id, copy_message_id
+
+    async def record_card(
+        self, ticket_id: int, *, thread_id: int | None = None, card_message_id: int | None = None
+    ) -> None:
+        """Where the request lives in the backoffice (a forum topic and/or its card)."""
+        async with self._sessions() as session, session.begin():
+            ticket = await repo.ticket_by_id(session, ticket_id, for_update=True)
+            if ticket is None:
+                return
+            ticket.forum_thread_id = thread_id
+            if card_message_id is not None or thread_id is None:
+                ticket.card_message_id = card_message_id
+
+    async def find_by_message(self, actor: Actor, chat_id: int, message_id: int) -> Ticket | None:
+        """The request a message belongs to: its card, or either side of a relayed message."""
+        async with self._sessions() as session:
+            ticket = None
+            if chat_id == self.config.backoffice_chat_id:
+                ticket = await repo.ticket_by_card(session, message_id)
+            if ticket is None:
+                message = await repo.message_by_ref(session, chat_id, message_id)
+                if message is not None:
+                    ticket = await repo.ticket_by_id(session, message.ticket_id)
+            if ticket is None or not self._may_see(actor, ticket):
+                return None
+            return ticket
+
+    async def find_by_thread(self, actor: Actor, thread_id: int) -> Ticket | None:
+        async with self._sessions() as session:
+            ticket = await repo.ticket_by_thread(session, thread_id)
+            return ticket if ticket is not None and self._may_see(actor, ticket) else None
+
+    async def message(self, message_id: int) -> Message | None:
+        async with self._sessions() as session:
+            return await session.get(Message, message_id)
+
+    async def open_tickets(self, actor: Actor) -> Sequence[Ticket]:
+        """The customer's requests that are not closed (for relaying a plain message)."""
+        if actor.customer_id is None:
+            return []
+        async with self._sessions() as session:
+            return await repo.open_tickets_of(session, actor.customer_id)
+
+    @staticmethod
+    def _may_see(actor: Actor, ticket: Ticket) -> bool:
+        return (
+            actor.is_staff
+            or Role.SYSTEM in actor.roles
+            or (ticket.customer_id == actor.customer_id)
+        )
 
     # -- the scheduler ------------------------------------------------------
 

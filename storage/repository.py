@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agent, Customer, Outbox, Tariff, Ticket, TicketEvent
+from storage.models import Agent, Customer, Message, Outbox, Tariff, Ticket, TicketEvent
 
 OPEN_STATUSES = ("new", "in_progress", "waiting_customer", "resolved")
 
@@ -126,3 +126,31 @@ async def outbox_rows(session: AsyncSession, ticket_id: int | None = None) -> Se
     if ticket_id is not None:
         query = query.where(Outbox.ticket_id == ticket_id)
     return (await session.execute(query.order_by(Outbox.id))).scalars().all()
+
+
+async def message_by_ref(session: AsyncSession, chat_id: int, message_id: int) -> Message | None:
+    """The relay pair a Telegram message belongs to, whichever side of it this is."""
+    query = select(Message).where(
+        or_(
+            and_(Message.source_chat_id == chat_id, Message.source_message_id == message_id),
+            and_(Message.copy_chat_id == chat_id, Message.copy_message_id == message_id),
+        )
+    )
+    return (await session.execute(query.order_by(Message.id).limit(1))).scalar_one_or_none()
+
+
+async def ticket_by_card(session: AsyncSession, message_id: int) -> Ticket | None:
+    query = select(Ticket).where(Ticket.card_message_id == message_id)
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def ticket_by_thread(session: AsyncSession, thread_id: int) -> Ticket | None:
+    query = select(Ticket).where(Ticket.forum_thread_id == thread_id)
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def open_tickets_of(session: AsyncSession, customer_id: int) -> Sequence[Ticket]:
+    query = select(Ticket).where(
+        Ticket.customer_id == customer_id, Ticket.status.in_(OPEN_STATUSES)
+    )
+    return (await session.execute(query.order_by(Ticket.id))).scalars().all()

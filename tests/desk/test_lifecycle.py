@@ -51,6 +51,7 @@ LEGAL: dict[Action, dict[Status, Status]] = {
     Action.AUTO_CLOSE_REMINDER: {S.RESOLVED: S.RESOLVED},
     Action.SPLIT: {s: s for s in Status},
     Action.RATE: {S.CLOSED: S.CLOSED},
+    Action.EDIT: {s: s for s in Status},
 }
 
 
@@ -84,10 +85,12 @@ def test_closed_allows_only_history_actions() -> None:
         Action.REOPEN,
         Action.SPLIT,
         Action.RATE,
+        Action.EDIT,
     }
 
 
 CUSTOMER_ACTIONS = {
+    Action.EDIT,
     Action.CREATE,
     Action.CUSTOMER_MESSAGE,
     Action.CONFIRM,
@@ -96,6 +99,7 @@ CUSTOMER_ACTIONS = {
     Action.RATE,
 }
 AGENT_ACTIONS = {
+    Action.EDIT,
     Action.CREATE,
     Action.TAKE,
     Action.ASSIGN,

@@ -572,3 +572,52 @@ async def test_confirmed_request_is_not_auto_closed(desk: Desk, clock: Clock) ->
     clock.advance(days=30)
     assert await desk.auto_close_due() == []
     assert await desk.send_auto_close_reminders() == []
+
+
+async def test_relay_pairs_and_edits(desk: Desk, sessions: SessionFactory) -> None:
+    who = await customer(desk)
+    ticket = await desk.create(who, draft())
+    boris = await agent(desk)
+    await desk.reply(
+        boris, ticket.number, "Первый ответ", source=MessageRef(BACKOFFICE_CHAT_ID, 40)
+    )
+    reply_row = (await outbox(sessions))[2]
+    message_id = reply_row.payload["message_id"]
+    await desk.record_copy(message_id, CUSTOMER_CHAT, 900)
+    # Either side of the pair finds the request; strangers find nothing.
+    assert (await desk.find_by_message(boris, CUSTOMER_CHAT, 900)).number == ticket.number  # type: ignore[union-attr]
+    assert (await desk.find_by_message(who, BACKOFFICE_CHAT_ID, 40)).number == ticket.number  # type: ignore[union-attr]
+    stranger = await customer(desk, 777, "Чужой")
+    assert await desk.find_by_message(stranger, CUSTOMER_CHAT, 900) is None
+
+    edited = await desk.edit_message(
+        boris, MessageRef(BACKOFFICE_CHAT_ID, 40), "Исправленный ответ"
+    )
+    assert edited is not None and edited.text == "Исправленный ответ"
+    row = (await outbox(sessions))[-1]
+    assert (row.kind, row.method, row.chat_id) == ("customer.reply_edited", "edit", CUSTOMER_CHAT)
+    assert row.payload["message_id"] == message_id
+    event = (await events(sessions, ticket.id))[-1]
+    assert event.action == "edit" and event.after["old_text"] == "Первый ответ"
+    # The customer cannot edit the agent's message; an unknown message is ignored.
+    with pytest.raises(PermissionDenied):
+        await desk.edit_message(who, MessageRef(BACKOFFICE_CHAT_ID, 40), "взлом")
+    assert await desk.edit_message(boris, MessageRef(BACKOFFICE_CHAT_ID, 41), "нет такого") is None
+
+
+async def test_customer_edit_reaches_backoffice(desk: Desk, sessions: SessionFactory) -> None:
+    who = await customer(desk)
+    ticket = await desk.create(who, draft())
+    await desk.add_information(who, ticket.number, "Опечтка", source=MessageRef(CUSTOMER_CHAT, 5))
+    await desk.edit_message(who, MessageRef(CUSTOMER_CHAT, 5), "Опечатка")
+    row = (await outbox(sessions))[-1]
+    assert (row.kind, row.method) == ("backoffice.customer_message_edited", "edit")
+
+
+async def test_card_location_and_thread_lookup(desk: Desk) -> None:
+    ticket = await desk.create(await customer(desk), draft())
+    boris = await agent(desk)
+    await desk.record_card(ticket.id, thread_id=55, card_message_id=56)
+    assert (await desk.find_by_thread(boris, 55)).number == ticket.number  # type: ignore[union-attr]
+    assert (await desk.find_by_message(boris, BACKOFFICE_CHAT_ID, 56)).number == ticket.number  # type: ignore[union-attr]
+    assert await desk.find_by_thread(boris, 99) is None
