@@ -12,8 +12,8 @@ from typing import Any
 from .schema import MethodSpec, UploadedFile
 from .state import (
     TOPIC_COLORS,
-    ApiError,
     ApiCall,
+    ApiError,
     CallbackRecord,
     Chat,
     StoredFile,
@@ -206,10 +206,14 @@ class BotApi:
                 if chat.username and chat.username.lower() == name:
                     return chat
             raise bad_request("chat not found", violation=False)
-        chat = world.chats.get(int(chat_id))
-        if chat is None:
+        found = world.chats.get(int(chat_id))
+        user = world.users.get(int(chat_id))
+        if found is None and user is not None and not user.is_bot:
+            # Telegram knows every user's private chat, opened or not.
+            found = world.private_chat(user)
+        if found is None:
             raise bad_request("chat not found", violation=False)
-        return chat
+        return found
 
     def thread_for_send(self, chat: Chat, params: Params) -> int | None:
         thread_id = params.get("message_thread_id")
@@ -683,9 +687,9 @@ class BotApi:
         stored = self.world.find_message(chat.id, message_id)
         if stored is None:
             raise bad_request("message to delete not found", violation=False)
-        if not stored.from_bot and chat.is_group:
-            if not self.world.member(chat, self.world.bot.id).is_admin:
-                raise bad_request("message can't be deleted", violation=False)
+        bot_member = self.world.member(chat, self.world.bot.id)
+        if not stored.from_bot and chat.is_group and not bot_member.is_admin:
+            raise bad_request("message can't be deleted", violation=False)
         stored.deleted = True
 
     async def delete_message(self, params: Params) -> bool:

@@ -67,7 +67,8 @@ class CallbackPress:
     def result(self) -> dict[str, Any] | None:
         return self.world.callbacks[self.id].answer
 
-    async def answer(self, timeout: float = 5.0) -> dict[str, Any]:
+    # A plain timeout= argument reads better in tests than asyncio.timeout blocks.
+    async def answer(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
         record = self.world.callbacks[self.id]
         assert record.future is not None
         try:
@@ -143,17 +144,17 @@ class People:
         person = self._user(user)
         target = self._chat(person, chat)
         self.world.set_member(target, person, status)
-        self._deliver(target, self.world.add_message(
-            target, person, {"new_chat_members": [person.to_api()]}
-        ))
+        self._deliver(
+            target, self.world.add_message(target, person, {"new_chat_members": [person.to_api()]})
+        )
 
     async def leave(self, chat: ChatRef, user: UserRef) -> None:
         person = self._user(user)
         target = self._chat(person, chat)
         self.world.set_member(target, person, "left")
-        self._deliver(target, self.world.add_message(
-            target, person, {"left_chat_member": person.to_api()}
-        ))
+        self._deliver(
+            target, self.world.add_message(target, person, {"left_chat_member": person.to_api()})
+        )
 
     async def create_topic(
         self, chat: ChatRef, name: str, *, user: UserRef, icon_color: int = TOPIC_COLORS[1]
@@ -367,7 +368,8 @@ class People:
         chosen = [
             b
             for b in buttons
-            if (text is None or b["text"] == text) and (data is None or b.get("callback_data") == data)
+            if (text is None or b["text"] == text)
+            and (data is None or b.get("callback_data") == data)
         ]
         if not chosen:
             shown = [(b["text"], b.get("callback_data")) for b in buttons]
@@ -445,7 +447,7 @@ class People:
         thread: Topic | int | None = None,
         from_bot: bool | None = True,
         after: StoredMessage | int | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> StoredMessage:
         """The first message (by default from the bot) matching `predicate`.
 
@@ -462,7 +464,11 @@ class People:
         return await self.world.wait_until(probe, timeout, f"a message in chat {chat!r}")
 
     async def wait_for(
-        self, probe: Callable[[], Any], *, timeout: float = 5.0, what: str = "condition"
+        self,
+        probe: Callable[[], Any],
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        what: str = "condition",
     ) -> Any:
         """Wait until `probe()` returns something truthy (re-checked on every change)."""
         return await self.world.wait_until(probe, timeout, what)

@@ -19,6 +19,12 @@ PRIMITIVES = frozenset({"Integer", "String", "Boolean", "Float", "InputFile"})
 # "always "x"" / "must be x" in a field description marks the discriminator of a subtype.
 _DISCRIMINATOR_RE = re.compile(r'(?:must be|always) "?([a-z_]+)"?')
 _DISCRIMINATOR_FIELDS = ("type", "status", "source")
+# Fields newer than the schema file that aiogram 3.31 (Bot API 10.3) already requires, so
+# the emulator must send them: {type: {field: types}}.
+NEWER_REQUIRED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ChatMemberAdministrator": {"can_send_welcome_messages": ("Boolean",)},
+    "ChatAdministratorRights": {"can_send_welcome_messages": ("Boolean",)},
+}
 
 
 def default_schema_path() -> Path:
@@ -258,12 +264,16 @@ def load_schema(path: str | None = None) -> Schema:
         )
     raw = json.loads(schema_path.read_text(encoding="utf-8"))
     methods = {
-        name: MethodSpec(name=name, fields=_fields(m.get("fields", [])), returns=tuple(m["returns"]))
+        name: MethodSpec(
+            name=name, fields=_fields(m.get("fields", [])), returns=tuple(m["returns"])
+        )
         for name, m in raw["methods"].items()
     }
     types: dict[str, ObjectSpec] = {}
     for name, t in raw["types"].items():
         fields = _fields(t.get("fields", []))
+        for extra, extra_types in NEWER_REQUIRED_FIELDS.get(name, {}).items():
+            fields.setdefault(extra, FieldSpec(extra, extra_types, False, "newer Bot API"))
         types[name] = ObjectSpec(
             name=name,
             fields=fields,

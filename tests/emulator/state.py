@@ -312,7 +312,7 @@ class World:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait_change(self, timeout: float | None) -> bool:
+    async def wait_change(self, timeout: float | None) -> bool:  # noqa: ASYNC109
         """Sleep until anything changes; False on timeout."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -326,7 +326,10 @@ class World:
         return True
 
     async def wait_until(
-        self, probe: Callable[[], T | None], timeout: float, what: str = "condition"
+        self,
+        probe: Callable[[], T | None],
+        timeout: float,  # noqa: ASYNC109
+        what: str = "condition",
     ) -> T:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -446,6 +449,7 @@ class World:
             data["can_be_edited"] = False
             data["is_anonymous"] = False
             data.update(dict.fromkeys(ADMIN_RIGHTS, True))
+            data["can_send_welcome_messages"] = True
             data["can_pin_messages"] = member.can_pin_messages
             if chat.type == "supergroup":
                 data["can_manage_topics"] = member.can_manage_topics
@@ -604,6 +608,12 @@ class World:
             return None
         update = {"update_id": self._next_update_id, kind: payload}
         self._next_update_id += 1
+        errors = self.schema.check_object(update, "Update", "update")[1]
+        if errors:
+            # Bots parse updates strictly too; a malformed one would test nothing real.
+            self.record_violation(
+                kind, f"EMULATOR BUG: update does not match schema: {errors[:3]}", {}
+            )
         self.updates.append(update)
         self.notify()
         return update

@@ -1,0 +1,194 @@
+"""End-to-end: the real desk process (`python -m bot run`) against the Telegram emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from tests.emulator import Chat, People, User, World
+from tests.emulator.pytest_fixtures import RunningEmulator, emulator
+
+__all__ = ["DeskProcess", "backoffice_forum", "desk_process", "emulator", "start_desk"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DESK_COMMAND = (sys.executable, "-m", "bot", "run")
+BACKOFFICE_CHAT_ID = -1001000000001
+READY_TIMEOUT = 30.0
+STOP_GRACE = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class DeskProcess:
+    mode: str  # "polling" or "webhook"
+    emulator: RunningEmulator
+    process: asyncio.subprocess.Process
+    http_url: str
+    env: dict[str, str]
+    backoffice: Chat
+    agent: User
+    stdout_path: Path
+    stderr_path: Path
+
+    @property
+    def people(self) -> People:
+        return self.emulator.people
+
+    @property
+    def world(self) -> World:
+        return self.emulator.world
+
+    def stderr_tail(self, lines: int = 80) -> str:
+        try:
+            text = self.stderr_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return "<no stderr captured>"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+async def _wait_ready(desk: DeskProcess, within: float) -> None:
+    """Healthy over HTTP, and connected to Telegram the way its mode says."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    world = desk.world
+    healthy = False
+    async with aiohttp.ClientSession() as http:
+        while loop.time() < deadline:
+            if desk.process.returncode is not None:
+                raise RuntimeError(f"the desk exited early with code {desk.process.returncode}")
+            if not healthy:
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with http.get(
+                        f"{desk.http_url}/health", timeout=aiohttp.ClientTimeout(total=2)
+                    ) as response:
+                        healthy = response.status == 200
+            if healthy:
+                # Until the bot polls (or has set its webhook) an update may be dropped.
+                if desk.mode == "webhook" and world.webhook is not None:
+                    return
+                if desk.mode == "polling" and world.poll_generation > 0:
+                    return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(
+        f"the desk was not ready within {within}s (healthy={healthy}, "
+        f"webhook={world.webhook}, polls={world.poll_generation})"
+    )
+
+
+async def start_desk(
+    running: RunningEmulator,
+    mode: str,
+    workdir: Path,
+    *,
+    forum: bool = False,
+    command: Sequence[str] = DESK_COMMAND,
+    extra_env: dict[str, str] | None = None,
+    ready_timeout: float = READY_TIMEOUT,
+) -> DeskProcess:
+    """Create the backoffice group in the emulator, then start the desk and wait for it."""
+    people = running.people
+    agent = people.user("Kate", username="agent_kate", language_code="ru")
+    backoffice = people.group(
+        "CTV backoffice", owner=agent, chat_id=BACKOFFICE_CHAT_ID, forum=forum
+    )
+    http_port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "BOT_TOKEN": running.token,
+        "TELEGRAM_API_URL": running.url,
+        "BACKOFFICE_CHAT_ID": str(backoffice.id),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'desk.sqlite3'}",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(http_port),
+        "REDIS_URL": "",
+        "WEBHOOK_URL": "",
+        "WEBHOOK_SECRET": "",
+    }
+    if mode == "webhook":
+        env["WEBHOOK_URL"] = f"http://127.0.0.1:{http_port}/webhook"
+        env["WEBHOOK_SECRET"] = secrets.token_urlsafe(24)
+    elif mode != "polling":
+        raise ValueError(f"unknown mode {mode!r}")
+    env.update(extra_env or {})
+    stdout_path = workdir / f"desk-{mode}.stdout"
+    stderr_path = workdir / f"desk-{mode}.stderr"
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        # The child keeps its own descriptors; ours can close right away.
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err
+        )
+    desk = DeskProcess(
+        mode=mode,
+        emulator=running,
+        process=process,
+        http_url=f"http://127.0.0.1:{http_port}",
+        env=env,
+        backoffice=backoffice,
+        agent=agent,
+        stdout_path=stdout_path,
+        stderr_path=stderr_path,
+    )
+    try:
+        await _wait_ready(desk, ready_timeout)
+    except (RuntimeError, TimeoutError) as error:
+        await stop_desk(desk)
+        pytest.fail(f"{error}; desk stderr (tail):\n{desk.stderr_tail()}", pytrace=False)
+    return desk
+
+
+async def stop_desk(desk: DeskProcess) -> int:
+    """SIGTERM, then SIGKILL after a grace period; returns the exit code."""
+    process = desk.process
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_GRACE)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode
+
+
+@pytest.fixture
+def backoffice_forum() -> bool:
+    """Override with @pytest.mark.parametrize("backoffice_forum", [True]) for a forum group."""
+    return False
+
+
+@pytest_asyncio.fixture(params=["polling", "webhook"])
+async def desk_process(
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    backoffice_forum: bool,
+) -> AsyncIterator[DeskProcess]:
+    """The real desk, started against the emulator in polling or webhook mode."""
+    desk = await start_desk(emulator, request.param, tmp_path, forum=backoffice_forum)
+    try:
+        yield desk
+    finally:
+        await stop_desk(desk)
+        # Shown with any failure of the test, including the emulator's violation check.
+        request.node.add_report_section("teardown", "desk stderr", desk.stderr_tail())
