@@ -24,6 +24,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 import backoffice
@@ -31,9 +32,13 @@ import dialogs
 import handlers
 from bot import errors
 from bot.middlewares import ActorMiddleware, DedupeMiddleware
+from bot.outbox import Deliverer, Delivery, OutboxSender
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.version import __version__
+from desk.model import Audience
 from desk.service import Desk, DeskConfig
+from handlers import notifications
 from locales import LOCALES, Texts
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -62,12 +67,16 @@ def build_dispatcher(
     actor = ActorMiddleware(desk, settings)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
-    dispatcher.include_router(errors.router)
+    dispatcher.include_router(errors.router())
     backoffice.setup(dispatcher)
     dispatcher.include_router(handlers.router())
     # After the plain handlers: aiogram-dialog's own routers come last.
     dialogs.setup(dispatcher)
     return dispatcher
+
+
+def deliverers() -> dict[Audience, Deliverer]:
+    return {Audience.CUSTOMER: notifications.deliver}
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -142,6 +151,11 @@ async def serve(settings: Settings) -> int:
     dispatcher = build_dispatcher(settings, desk, sessions, storage)
     bot = build_bot(settings)
     app = build_web_app(settings, sessions)
+    sender = OutboxSender(
+        Delivery(bot, sessions, desk, default_locale=settings.default_locale), deliverers()
+    )
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    scheduler = Scheduler(desk, interval=settings.scheduler_interval, redis=redis)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -178,10 +192,16 @@ async def serve(settings: Settings) -> int:
                     bot, allowed_updates=allowed, handle_signals=False, close_bot_session=False
                 )
             )
+        sender.start()
+        scheduler.start()
         app[READY].set()
         await stop.wait()
         log.info("stopping")
     finally:
+        await scheduler.stop()
+        await sender.stop()
+        if redis is not None:
+            await redis.aclose()
         if polling is not None:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()

@@ -39,3 +39,7 @@ class TicketCallback(CallbackData, prefix="t"):
 
 class MyPageCallback(CallbackData, prefix="mp"):
     offset: int
+
+
+class LanguageCallback(CallbackData, prefix="lang"):
+    locale: str

@@ -12,7 +12,6 @@ from desk.errors import AlreadyTaken, DeskError
 from locales import Texts
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
 
 
 def message_for(error: DeskError, texts: Texts) -> str:
@@ -32,13 +31,19 @@ async def _tell(event: ErrorEvent, text: str) -> None:
         await update.message.answer(text)
 
 
-@router.errors(ExceptionTypeFilter(DeskError))
 async def desk_error(event: ErrorEvent, texts: Texts | None = None) -> None:
     assert isinstance(event.exception, DeskError)
     await _tell(event, message_for(event.exception, texts or Texts("ru")))
 
 
-@router.errors()
 async def unexpected(event: ErrorEvent, texts: Texts | None = None) -> None:
     log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
     await _tell(event, (texts or Texts("ru"))("errors.generic"))
+
+
+def router() -> Router:
+    """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
+    router = Router(name=__name__)
+    router.errors.register(desk_error, ExceptionTypeFilter(DeskError))
+    router.errors.register(unexpected)
+    return router

@@ -79,12 +79,13 @@ class ActorMiddleware(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         if user is None or user.is_bot or (chat is not None and chat.type != "private"):
             return await handler(event, data)
-        data["actor"] = await self._desk.register_telegram_user(
+        actor = data["actor"] = await self._desk.register_telegram_user(
             user.id,
             name=user.full_name,
             username=user.username,
             language=user.language_code,
             staff_roles=self.staff_roles(user.id),
         )
-        data["texts"] = Texts(pick_locale(user.language_code, self._settings.default_locale))
+        language = actor.language or user.language_code
+        data["texts"] = Texts(pick_locale(language, self._settings.default_locale))
         return await handler(event, data)

@@ -33,7 +33,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from prometheus_client import Counter, Gauge
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
 from desk.model import Audience, OutboxStatus
@@ -44,6 +44,9 @@ from storage.models import Outbox, Ticket
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A claimed row is not picked again before this; a sender that died mid-send
+# leaves it to be retried after the lease (at least once, DESIGN principle 3).
+LEASE = timedelta(seconds=60)
 BATCH = 50
 IDLE_POLL_SECONDS = 5.0  # rows written by another process (the HTTP API, a replica)
 
@@ -60,6 +63,7 @@ class Delivery:
     bot: Bot
     sessions: SessionFactory
     desk: Desk
+    default_locale: str = "ru"
 
 
 class Deliverer(Protocol):
@@ -91,6 +95,7 @@ class OutboxSender:
         self._deliverers = deliverers
         self._clock = clock
         self._wake = asyncio.Event()
+        self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         context.desk.outbox_listeners.append(self.wake)
 
@@ -120,12 +125,32 @@ class OutboxSender:
 
     async def drain(self) -> float:
         """Deliver everything due now; return seconds until the next row is due."""
-        while True:
-            rows = await self._due()
-            if not rows:
-                return await self._next_due_in()
-            for row in rows:
-                await self._deliver(row)
+        async with self._draining:
+            while True:
+                rows = await self._due()
+                if not rows:
+                    return await self._next_due_in()
+                for row in rows:
+                    if await self._claim(row):
+                        await self._deliver(row)
+
+    async def _claim(self, row: Outbox) -> bool:
+        """Take the row for this sender; False when another sender was first."""
+        now = self._clock()
+        async with self._context.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Outbox)
+                .where(
+                    Outbox.id == row.id,
+                    Outbox.status == OutboxStatus.PENDING.value,
+                    Outbox.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + LEASE, attempts=Outbox.attempts + 1)
+            )
+        claimed = getattr(result, "rowcount", 0) == 1
+        if claimed:
+            row.attempts += 1
+        return claimed
 
     async def _due(self) -> Sequence[Outbox]:
         earlier = aliased(Outbox)
@@ -183,10 +208,10 @@ class OutboxSender:
             await self._retry(row, timedelta(seconds=error.retry_after), f"429: {error.message}")
         except (TelegramNetworkError, TelegramServerError) as error:
             RETRIED.labels("transient").inc()
-            if row.attempts + 1 >= MAX_ATTEMPTS:
+            if row.attempts >= MAX_ATTEMPTS:
                 await self._fail(row, f"gave up: {error}", "transient")
             else:
-                await self._retry(row, backoff(row.attempts), str(error))
+                await self._retry(row, backoff(row.attempts - 1), str(error))
         except TelegramForbiddenError as error:
             await self._fail(row, str(error), "forbidden")
             if row.audience == Audience.CUSTOMER.value and ticket is not None:
@@ -208,7 +233,6 @@ class OutboxSender:
 
         def apply(stored: Outbox) -> None:
             stored.status = OutboxStatus.SENT.value
-            stored.attempts += 1
             stored.sent_at = now
             stored.sent_message_id = message_id
             stored.last_error = None
@@ -220,7 +244,6 @@ class OutboxSender:
         due = self._clock() + delay
 
         def apply(stored: Outbox) -> None:
-            stored.attempts += 1
             stored.next_attempt_at = due
             stored.last_error = error[:2000]
 
@@ -228,7 +251,6 @@ class OutboxSender:
 
     async def _fail(self, row: Outbox, error: str, reason: str) -> None:
         def apply(stored: Outbox) -> None:
-            stored.attempts += 1
             stored.status = OutboxStatus.FAILED.value
             stored.last_error = error[:2000]
 

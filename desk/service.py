@@ -78,14 +78,15 @@ class Actor:
     name: str = ""
     customer_id: int | None = None
     agent_id: int | None = None
+    language: str | None = None
 
     @property
     def is_staff(self) -> bool:
         return any(role.is_staff for role in self.roles)
 
     @classmethod
-    def customer(cls, customer_id: int, name: str = "") -> Actor:
-        return cls(frozenset({Role.CUSTOMER}), name, customer_id=customer_id)
+    def customer(cls, customer_id: int, name: str = "", language: str | None = None) -> Actor:
+        return cls(frozenset({Role.CUSTOMER}), name, customer_id=customer_id, language=language)
 
     @classmethod
     def cabinet(cls, customer_id: int, name: str = "cabinet") -> Actor:
@@ -281,10 +282,19 @@ class Desk:
                 session.add(customer)
             else:
                 customer.name, customer.username = name, username
-                customer.language = language or customer.language
+                # A language chosen with /lang outlives the Telegram client's.
+                customer.language = customer.language or language
                 customer.blocked_bot_at = None  # they wrote to us: they are reachable again
             await session.flush()
-            return Actor.customer(customer.id, name)
+            return Actor.customer(customer.id, name, customer.language)
+
+    async def set_language(self, actor: Actor, language: str) -> None:
+        if actor.customer_id is None:
+            return
+        async with self._sessions() as session, session.begin():
+            customer = await session.get(Customer, actor.customer_id)
+            if customer is not None:
+                customer.language = language
 
     async def set_customer_organisation(
         self, customer_id: int, organisation_id: int | None
@@ -660,6 +670,7 @@ class Desk:
                     "text": body,
                     "message_id": message.id,
                     "attachments": [a.file_id for a in attachments],
+                    "files": [{"file_id": a.file_id, "kind": a.kind} for a in attachments],
                 },
             )
             if first or before["status"] != ticket.status:
@@ -934,6 +945,7 @@ class Desk:
                     "text": body,
                     "message_id": message.id,
                     "attachments": [a.file_id for a in attachments],
+                    "files": [{"file_id": a.file_id, "kind": a.kind} for a in attachments],
                 },
             )
             if before["status"] != ticket.status:
@@ -1165,3 +1177,17 @@ class Desk:
                 offset=offset,
                 limit=limit,
             )
+
+    async def agents(self, actor: Actor) -> Sequence[Agent]:
+        """Everyone the desk knows as staff (to choose an assignee)."""
+        if not actor.is_staff:
+            raise PermissionDenied("the list of agents is for staff")
+        async with self._sessions() as session:
+            return await repo.agents(session)
+
+    async def attachments(
+        self, ticket_id: int, *, message_id: int | None = None
+    ) -> Sequence[Attachment]:
+        """Files of a request (or of one of its messages), for showing them again."""
+        async with self._sessions() as session:
+            return await repo.attachments_of(session, ticket_id, message_id=message_id)

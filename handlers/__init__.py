@@ -3,12 +3,17 @@
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import start
+from handlers import actions, help, my, relay, start
 
 
 def router() -> Router:
     parent = Router(name=__name__)
     parent.message.filter(F.chat.type == ChatType.PRIVATE)
     parent.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-    parent.include_router(start.router)
+    parent.include_router(start.router())
+    parent.include_router(help.router())
+    parent.include_router(my.router())
+    parent.include_router(actions.router())
+    # Last: a plain message with no dialog or question pending goes to a request.
+    parent.include_router(relay.router())
     return parent

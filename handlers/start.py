@@ -13,8 +13,6 @@ from bot.callbacks import MenuAction, MenuCallback
 from bot.settings import Settings
 from locales import Texts
 
-router = Router(name=__name__)
-
 
 def main_menu(texts: Texts) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
@@ -28,10 +26,16 @@ def main_menu(texts: Texts) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@router.message(CommandStart())
 async def start(message: Message, texts: Texts, settings: Settings) -> None:
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(
         texts("start.greeting", name=escape(name), hours=escape(settings.support_hours)),
         reply_markup=main_menu(texts),
     )
+
+
+def router() -> Router:
+    """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
+    router = Router(name=__name__)
+    router.message.register(start, CommandStart())
+    return router

@@ -1,0 +1,56 @@
+"""Periodic desk work: auto-close reminders and auto-close (R6).
+
+One loop per process, every ``interval`` seconds. With several replicas
+(``REDIS_URL`` set) a Redis lock lets one replica run a round at a time;
+the desk re-checks every request in its own transaction anyway, so a round
+run twice closes nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio import Redis
+
+from desk.service import Desk
+
+log = logging.getLogger(__name__)
+LOCK_KEY = "ctv:scheduler:lock"
+
+
+class Scheduler:
+    def __init__(self, desk: Desk, *, interval: float = 60.0, redis: Redis | None = None) -> None:
+        self._desk = desk
+        self._interval = interval
+        self._redis = redis
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # a failed round must not stop the next ones
+                log.exception("scheduler round failed")
+            await asyncio.sleep(self._interval)
+
+    async def run_once(self) -> None:
+        if self._redis is not None:
+            acquired = await self._redis.set(LOCK_KEY, "1", nx=True, ex=max(5, int(self._interval)))
+            if not acquired:
+                return
+        reminded = await self._desk.send_auto_close_reminders()
+        closed = await self._desk.auto_close_due()
+        if reminded or closed:
+            log.info("reminded %s, auto-closed %s", reminded, closed)

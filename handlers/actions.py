@@ -1,0 +1,167 @@
+"""The customer's buttons on a request: solved, not solved (with a reason), withdraw, add, rate.
+
+Every press is re-checked by the desk against the database: a stale button
+gets the desk's polite refusal (bot/errors.py), never a change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import TicketAction, TicketCallback
+from desk.model import format_number
+from desk.service import Actor, AttachmentIn, Desk
+from handlers import keyboards
+from handlers.relay import attachments_of
+from handlers.states import CustomerStates
+from locales import Texts
+
+
+async def _reply(query: CallbackQuery, text: str, **kwargs: object) -> None:
+    if isinstance(query.message, Message):
+        await query.message.answer(text, **kwargs)  # type: ignore[arg-type]
+
+
+async def confirm(
+    query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
+) -> None:
+    await desk.confirm(actor, callback_data.number)
+    await query.answer(texts("done.confirmed"))
+    if isinstance(query.message, Message):
+        # The buttons of the resolution message are spent.
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+async def disagree(
+    query: CallbackQuery,
+    callback_data: TicketCallback,
+    desk: Desk,
+    actor: Actor,
+    texts: Texts,
+    state: FSMContext,
+) -> None:
+    ticket = await desk.ticket(actor, callback_data.number)
+    pending = (await state.get_data()).get("pending_text")
+    if callback_data.value == 1 and pending:
+        # "Reopen" chosen for a message written to a resolved request: that
+        # message is the reason.
+        await desk.reopen(actor, ticket.number, pending)
+        await state.clear()
+        await query.answer(texts("done.reopened"))
+        return
+    # Ask first and change nothing: the reason is required (R6).
+    await desk.ticket(actor, ticket.number)
+    await state.set_state(CustomerStates.reason)
+    await state.update_data(number=ticket.number)
+    await query.answer()
+    await _reply(query, texts("ask.reason", number=format_number(ticket.number)))
+
+
+async def reason_given(
+    message: Message, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
+) -> None:
+    number = int((await state.get_data())["number"])
+    await desk.reopen(actor, number, message.text or "")
+    await state.clear()
+    await message.answer(texts("done.reopened"))
+
+
+async def reason_not_text(message: Message, texts: Texts) -> None:
+    await message.answer(texts("ask.need_text"))
+
+
+async def withdraw(
+    query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
+) -> None:
+    number = callback_data.number
+    if callback_data.value != 1:
+        ticket = await desk.ticket(actor, number)  # a stranger's number is "not found"
+        await query.answer()
+        await _reply(
+            query,
+            texts("ask.withdraw", number=format_number(ticket.number)),
+            reply_markup=keyboards.confirm_withdraw(texts, ticket.number),
+        )
+        return
+    await desk.withdraw(actor, number)
+    await query.answer(texts("done.withdrawn"))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+async def add_info(
+    query: CallbackQuery,
+    callback_data: TicketCallback,
+    desk: Desk,
+    actor: Actor,
+    texts: Texts,
+    state: FSMContext,
+) -> None:
+    ticket = await desk.ticket(actor, callback_data.number)
+    data = await state.get_data()
+    if callback_data.value == 1 and (data.get("pending_text") or data.get("pending_files")):
+        # The customer chose where the message they already wrote belongs.
+        await desk.add_information(
+            actor,
+            ticket.number,
+            data.get("pending_text") or "",
+            attachments=attachments_from_data(data),
+        )
+        await state.clear()
+        await query.answer(texts("done.added", number=format_number(ticket.number)))
+        return
+    await state.set_state(CustomerStates.information)
+    await state.update_data(number=ticket.number)
+    await query.answer()
+    await _reply(query, texts("ask.info", number=format_number(ticket.number)))
+
+
+async def information_given(
+    message: Message, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
+) -> None:
+    number = int((await state.get_data())["number"])
+    await desk.add_information(
+        actor,
+        number,
+        message.html_text if (message.text or message.caption) else "",
+        attachments=attachments_of(message),
+    )
+    await state.clear()
+    await message.answer(texts("done.added", number=format_number(number)))
+
+
+async def rate(
+    query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
+) -> None:
+    await desk.rate(actor, callback_data.number, callback_data.value)
+    await query.answer(texts("done.rated"))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+def attachments_from_data(data: dict[str, Any]) -> list[AttachmentIn]:
+    return [AttachmentIn(**item) for item in data.get("pending_files") or []]
+
+
+def router() -> Router:
+    """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
+    router = Router(name=__name__)
+    router.callback_query.register(confirm, TicketCallback.filter(F.action == TicketAction.CONFIRM))
+    router.callback_query.register(
+        disagree, TicketCallback.filter(F.action == TicketAction.DISAGREE)
+    )
+    router.message.register(reason_given, CustomerStates.reason, F.text)
+    router.message.register(reason_not_text, CustomerStates.reason)
+    router.callback_query.register(
+        withdraw, TicketCallback.filter(F.action == TicketAction.WITHDRAW)
+    )
+    router.callback_query.register(
+        add_info, TicketCallback.filter(F.action == TicketAction.ADD_INFO)
+    )
+    router.message.register(information_given, CustomerStates.information)
+    router.callback_query.register(rate, TicketCallback.filter(F.action == TicketAction.RATE))
+    return router

@@ -1,0 +1,46 @@
+"""/help and /lang."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import LanguageCallback
+from bot.settings import Settings
+from desk.service import Actor, Desk
+from locales import LOCALES, Texts
+
+NAMES = {"ru": "Русский", "en": "English"}
+
+
+async def help_command(message: Message, texts: Texts, settings: Settings) -> None:
+    await message.answer(texts("help.text", hours=escape(settings.support_hours)))
+
+
+async def lang_command(message: Message, texts: Texts) -> None:
+    builder = InlineKeyboardBuilder()
+    for locale in LOCALES:
+        builder.button(text=NAMES[locale], callback_data=LanguageCallback(locale=locale))
+    await message.answer(texts("lang.choose"), reply_markup=builder.as_markup())
+
+
+async def lang_chosen(
+    query: CallbackQuery, callback_data: LanguageCallback, desk: Desk, actor: Actor
+) -> None:
+    await desk.set_language(actor, callback_data.locale)
+    await query.answer(Texts(callback_data.locale)("lang.set"))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(Texts(callback_data.locale)("lang.set"))
+
+
+def router() -> Router:
+    """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
+    router = Router(name=__name__)
+    router.message.register(help_command, Command("help"))
+    router.message.register(lang_command, Command("lang"))
+    router.callback_query.register(lang_chosen, LanguageCallback.filter(F.locale.in_(LOCALES)))
+    return router

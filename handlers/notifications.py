@@ -1,0 +1,174 @@
+"""Customer notifications: outbox rows of audience "customer" rendered and sent (DESIGN §2).
+
+Texts of agents' replies arrive as Telegram HTML (the agent's formatting,
+already escaped by aiogram's ``html_text``); every other inserted value is
+escaped here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, MediaUnion
+
+from bot.outbox import Delivery
+from desk.model import CloseReason, format_number
+from handlers import keyboards
+from locales import Texts, pick_locale
+from storage.models import Outbox, Ticket
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def local_time(moment: str | datetime | None, context: Delivery) -> str:
+    if moment is None:
+        return "—"
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(context.desk.calendar.hours.tz).strftime("%d.%m.%Y %H:%M")
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut a long text at line breaks where possible; the full text stays in history."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return [p for p in parts if p.strip()]
+
+
+def render(row: Outbox, texts: Texts, context: Delivery) -> tuple[str, InlineKeyboardMarkup | None]:
+    p: dict[str, Any] = row.payload
+    number = p["number"]
+    shown = format_number(number)
+    kind = row.kind.removeprefix("customer.")
+    if kind == "registered":
+        text = texts(
+            "notify.registered",
+            number=shown,
+            priority=texts(f"priority.{p['priority']}"),
+            due=local_time(p.get("first_response_due_at"), context),
+        )
+        if p.get("support_starts_at"):
+            starts = local_time(p["support_starts_at"], context)
+            text += "\n" + texts("notify.registered_outside_hours", starts=starts)
+        return text, keyboards.view(texts, number)
+    if kind == "taken":
+        agent = p.get("agent_name") or ""
+        if agent:
+            return texts("notify.taken", number=shown, agent=escape(agent)), None
+        return texts("notify.taken_anonymous", number=shown), None
+    if kind == "priority_changed":
+        return texts(
+            "notify.priority_changed",
+            number=shown,
+            old=texts(f"priority.{p['old_priority']}"),
+            new=texts(f"priority.{p['priority']}"),
+        ), None
+    if kind == "info_requested":
+        return texts("notify.info_requested", number=shown, question=p["text"]), None
+    if kind == "reply":
+        return texts("notify.reply", number=shown, text=p["text"]), None
+    if kind == "resolved":
+        auto_close = local_time(p.get("auto_close_at"), context)
+        if p.get("answer"):
+            text = texts("notify.resolved", number=shown, answer=p["answer"], auto_close=auto_close)
+        else:
+            text = texts("notify.resolved_no_answer", number=shown, auto_close=auto_close)
+        return text, keyboards.resolution(texts, number)
+    if kind == "auto_close_reminder":
+        auto_close = local_time(p.get("auto_close_at"), context)
+        return texts("notify.auto_close_reminder", number=shown, auto_close=auto_close), (
+            keyboards.resolution(texts, number)
+        )
+    if kind == "reopened":
+        return texts("notify.reopened", number=shown, reason=escape(p["reason"])), None
+    if kind == "closed":
+        reason = CloseReason(p["reason"])
+        text = texts(f"notify.closed.{reason.value}", number=shown)
+        if p.get("comment"):
+            text += "\n" + texts("notify.closed.comment", comment=escape(p["comment"]))
+        if reason in (CloseReason.CONFIRMED, CloseReason.AUTO, CloseReason.WITHDRAWN):
+            text += "\n\n" + texts("notify.rate_prompt")
+            return text, keyboards.rating(number)
+        return text, None
+    raise ValueError(f"unknown customer notification {row.kind}")
+
+
+async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int | None:
+    if ticket is None or row.chat_id is None:
+        return None
+    texts = Texts(pick_locale(ticket.customer.language, context.default_locale))
+    bot = context.bot
+    if row.kind == "customer.reply_edited":
+        return await _edit_copy(row, texts, context)
+    text, markup = render(row, texts, context)
+    attachments: list[str] = list(row.payload.get("attachments") or [])
+    sent_id: int | None = None
+    if attachments:
+        sent_id = await _send_media(row.chat_id, attachments, text, markup, context)
+    else:
+        parts = split_text(text)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            message = await bot.send_message(
+                row.chat_id, part, reply_markup=markup if last else None
+            )
+            sent_id = sent_id or message.message_id
+    message_row_id = row.payload.get("message_id")
+    if message_row_id and sent_id is not None:
+        await context.desk.record_copy(int(message_row_id), row.chat_id, sent_id)
+    return sent_id
+
+
+async def _send_media(
+    chat_id: int,
+    file_ids: list[str],
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    context: Delivery,
+) -> int:
+    bot = context.bot
+    caption_fits = len(text) <= CAPTION_LIMIT and markup is None
+    if len(file_ids) == 1 and len(text) <= CAPTION_LIMIT:
+        message = await bot.send_photo(chat_id, file_ids[0], caption=text, reply_markup=markup)
+        return message.message_id
+    media: list[MediaUnion] = [
+        InputMediaPhoto(media=file_id, caption=text if caption_fits and i == 0 else None)
+        for i, file_id in enumerate(file_ids[:10])
+    ]
+    album = await bot.send_media_group(chat_id, media)
+    first = album[0].message_id
+    if not caption_fits:
+        for part in split_text(text):
+            await bot.send_message(chat_id, part, reply_markup=markup)
+    return first
+
+
+async def _edit_copy(row: Outbox, texts: Texts, context: Delivery) -> int | None:
+    message = await context.desk.message(int(row.payload["message_id"]))
+    if message is None or message.copy_message_id is None or message.copy_chat_id is None:
+        return None
+    text = texts(
+        "notify.reply", number=format_number(row.payload["number"]), text=row.payload["text"]
+    )
+    try:
+        edited = await context.bot.edit_message_text(
+            text=split_text(text)[0],
+            chat_id=message.copy_chat_id,
+            message_id=message.copy_message_id,
+        )
+    except TelegramBadRequest as error:
+        if "not modified" in error.message:
+            return message.copy_message_id
+        if "message to edit not found" in error.message or "can't be edited" in error.message:
+            return None  # the customer deleted it, or it is too old: history keeps the text
+        raise
+    return edited.message_id if not isinstance(edited, bool) else message.copy_message_id

@@ -1,0 +1,97 @@
+"""Messages outside a dialog: added to the customer's request, never lost (issue 4 §7).
+
+- a reply to one of the desk's messages about a request goes to that request;
+- with exactly one request in work, the message is added to it;
+- with several, the customer chooses (or starts a new request);
+- with only a resolved one, the customer chooses between reopening it with
+  this message as the reason and a new request (R3);
+- with none, a new request is offered.
+The message waits in the FSM data while the customer chooses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from desk.model import Status, format_number
+from desk.service import Actor, AttachmentIn, Desk, MessageRef
+from handlers import keyboards
+from handlers.start import main_menu
+from locales import Texts
+
+
+def attachments_of(message: Message) -> list[AttachmentIn]:
+    if message.photo:
+        largest = message.photo[-1]
+        return [
+            AttachmentIn(
+                largest.file_id,
+                largest.file_unique_id,
+                "photo",
+                size=largest.file_size,
+                width=largest.width,
+                height=largest.height,
+            )
+        ]
+    if message.document:
+        document = message.document
+        return [
+            AttachmentIn(
+                document.file_id, document.file_unique_id, "document", size=document.file_size
+            )
+        ]
+    return []
+
+
+def text_of(message: Message) -> str:
+    return message.html_text if (message.text or message.caption) else ""
+
+
+async def relay(
+    message: Message, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
+) -> None:
+    text, files = text_of(message), attachments_of(message)
+    source = MessageRef(message.chat.id, message.message_id)
+    if message.reply_to_message is not None:
+        target = await desk.find_by_message(
+            actor, message.chat.id, message.reply_to_message.message_id
+        )
+        if target is not None and target.status not in (Status.RESOLVED, Status.CLOSED):
+            await desk.add_information(actor, target.number, text, source=source, attachments=files)
+            await message.answer(texts("done.added", number=format_number(target.number)))
+            return
+    tickets = list(await desk.open_tickets(actor))
+    working = [t for t in tickets if t.status != Status.RESOLVED]
+    resolved = [t for t in tickets if t.status == Status.RESOLVED]
+    if len(working) == 1 and not resolved:
+        number = working[0].number
+        await desk.add_information(actor, number, text, source=source, attachments=files)
+        await message.answer(texts("done.added", number=format_number(number)))
+        return
+    await state.update_data(pending_text=text, pending_files=[asdict(f) for f in files])
+    if working:
+        await message.answer(
+            texts("ask.which"), reply_markup=keyboards.choose_ticket(texts, working)
+        )
+    elif resolved:
+        latest = resolved[-1]
+        await message.answer(
+            texts("ask.resolved_choice", number=format_number(latest.number)),
+            reply_markup=keyboards.reopen_or_new(texts, latest.number),
+        )
+    else:
+        await message.answer(texts("ask.none_open"), reply_markup=main_menu(texts))
+
+
+def router() -> Router:
+    """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
+    router = Router(name=__name__)
+    router.message.register(
+        relay, StateFilter(None), F.text & ~F.text.startswith("/") | F.photo | F.document
+    )
+    return router

@@ -1,0 +1,4 @@
+from tests.emulator.pytest_fixtures import emulator
+from tests.harness import harness
+
+__all__ = ["emulator", "harness"]

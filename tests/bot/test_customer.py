@@ -1,0 +1,269 @@
+"""The customer's side over the wire: notifications, buttons, follow-ups (issue 4 §6-§9)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.callbacks import TicketAction, TicketCallback
+from desk.model import CloseReason, Kind, Role, Status
+from desk.service import Actor, NewTicket
+from storage import repository as repo
+from tests.emulator import StoredMessage, User
+from tests.harness import Harness
+
+MSK = ZoneInfo("Europe/Moscow")
+AGENT = frozenset({Role.AGENT})
+
+
+async def start(h: Harness, name: str = "Анна", language: str = "ru") -> tuple[User, Actor]:
+    person = h.people.user(name, language_code=language)
+    await h.people.command(person, "start")
+    await h.people.wait_for_message(person, lambda m: bool(m.buttons), timeout=10)
+    actor = await h.desk.register_telegram_user(person.id, name=name, language=language)
+    return person, actor
+
+
+async def file_request(h: Harness, actor: Actor, kind: Kind = Kind.INCIDENT) -> int:
+    ticket = await h.desk.create(
+        actor, NewTicket(kind, "Не приходят звонки", "Звонки с сайта не доходят до менеджеров.")
+    )
+    return ticket.number
+
+
+async def agent(h: Harness) -> Actor:
+    return await h.desk.register_telegram_user(h.agent_user.id, name="Kate", staff_roles=AGENT)
+
+
+def contains(*parts: str):  # type: ignore[no-untyped-def]
+    return lambda m: all(p in (m.text or m.data.get("caption") or "") for p in parts)
+
+
+async def test_start_greets_with_hours_and_two_buttons(harness: Harness) -> None:
+    person = harness.people.user("Анна", language_code="ru")
+    await harness.people.command(person, "start")
+    answer = await harness.people.wait_for_message(person, lambda m: bool(m.buttons))
+    assert "07:00-23:00" in (answer.text or "")
+    assert [b["text"] for b in answer.buttons] == ["📝 Новая заявка", "📋 Мои заявки"]
+    english = harness.people.user("Ann", language_code="en")
+    await harness.people.command(english, "start")
+    answer = await harness.people.wait_for_message(english, lambda m: bool(m.buttons))
+    assert "Call to Visit support" in (answer.text or "")
+
+
+async def test_commands_menu_in_both_languages(harness: Harness) -> None:
+    from bot.app import set_commands
+
+    await set_commands(harness.bot)
+    commands = harness.world.commands
+    listed = {key: [c["command"] for c in value] for key, value in commands.items()}
+    assert all(names == ["new", "my", "lang", "help"] for names in listed.values())
+    assert len(listed) == 2
+
+
+async def test_registration_message_reaches_the_customer(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor, Kind.PROBLEM)
+    message = await harness.people.wait_for_message(person, contains(f"CTV-{number}"))
+    assert "зарегистрирована" in (message.text or "")
+    assert "P1" in (message.text or "")
+    assert [b["text"] for b in message.buttons] == ["Открыть заявку"]
+
+
+async def test_registration_outside_hours_says_when_work_starts(harness: Harness) -> None:
+    harness.clock.set(datetime(2026, 11, 24, 23, 40, tzinfo=MSK))
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    message = await harness.people.wait_for_message(person, contains(f"CTV-{number}"))
+    assert "нерабочее время" in (message.text or "") and "25.11.2026 07:00" in (message.text or "")
+
+
+async def test_status_updates_and_reply_are_pushed(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    kate = await agent(harness)
+    await harness.desk.take(kate, number)
+    await harness.people.wait_for_message(person, contains("взял(а) в работу", "Kate"))
+    await harness.desk.reply(kate, number, "Проверьте <b>настройки</b> виджета &amp; сайта")
+    reply = await harness.people.wait_for_message(person, contains("Ответ по заявке"))
+    # The agent's formatting is kept.
+    assert any(e["type"] == "bold" for e in reply.data.get("entities", []))
+    assert "настройки виджета & сайта" in (reply.text or "")
+
+
+async def test_customer_answers_a_question_by_replying(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    kate = await agent(harness)
+    await harness.desk.ask_customer(kate, number, "Какой у вас номер аккаунта?")
+    question = await harness.people.wait_for_message(person, contains("дополнительная информация"))
+    await harness.people.send(person, "Аккаунт 4242", reply_to=question)
+    await harness.people.wait_for_message(person, contains("Добавлено к заявке"))
+    ticket = await harness.desk.ticket(actor, number)
+    assert ticket.status == Status.IN_PROGRESS
+    history = await harness.desk.history(actor, number)
+    assert history[-1].action == "customer_message" and history[-1].comment == "Аккаунт 4242"
+
+
+async def resolve(harness: Harness, person: User, number: int) -> StoredMessage:
+    kate = await agent(harness)
+    await harness.desk.resolve(kate, number, "Исправили настройки АТС.")
+    return await harness.people.wait_for_message(person, contains("решена", "Исправили"))
+
+
+async def test_not_solved_asks_the_reason_and_reopens(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    resolved = await resolve(harness, person, number)
+    assert [b["text"] for b in resolved.buttons] == ["✅ Решено", "❌ Не решено"]
+    press = await harness.people.press(person, resolved, text="❌ Не решено")
+    await press.answer()
+    asked = await harness.people.wait_for_message(person, contains("почему вопрос не решён"))
+    # Nothing changes until the reason is given (R6).
+    assert (await harness.desk.ticket(actor, number)).status == Status.RESOLVED
+    await harness.people.send(person, "Звонки всё ещё теряются")
+    await harness.people.wait_for_message(person, contains("снова в работе"), after=asked)
+    ticket = await harness.desk.ticket(actor, number)
+    assert ticket.status == Status.IN_PROGRESS and ticket.reopen_count == 1
+    assert (await harness.desk.history(actor, number))[-1].comment == "Звонки всё ещё теряются"
+
+
+async def test_solved_closes_and_rating_is_stored(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    resolved = await resolve(harness, person, number)
+    press = await harness.people.press(person, resolved, text="✅ Решено")
+    assert "Спасибо" in (await press.answer())["text"]
+    closed = await harness.people.wait_for_message(
+        person, contains("закрыта", "Спасибо за подтверждение")
+    )
+    press = await harness.people.press(person, closed, text="5⭐")
+    await press.answer()
+    ticket = await harness.desk.ticket(actor, number)
+    assert (ticket.status, ticket.close_reason, ticket.rating) == ("closed", "confirmed", 5)
+
+
+async def test_a_stale_button_is_refused_politely(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    resolved = await resolve(harness, person, number)
+    await harness.desk.withdraw(actor, number)
+    press = await harness.people.press(person, resolved, text="✅ Решено")
+    answer = await press.answer()
+    assert answer["show_alert"] and "уже закрыта" in answer["text"]
+    assert (await harness.desk.ticket(actor, number)).close_reason == CloseReason.WITHDRAWN
+
+
+async def test_my_requests_view_and_withdraw(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    await harness.desk.note(await agent(harness), number, "секретная внутренняя заметка")
+    await harness.people.command(person, "my")
+    listing = await harness.people.wait_for_message(person, contains("Ваши заявки"))
+    await (
+        await harness.people.press(
+            person, listing, text=f"CTV-{number} · 🆕 Новая · Не приходят звонки"
+        )
+    ).answer()
+    view = await harness.people.wait_for_message(person, contains("История"))
+    assert "секретная" not in (view.text or "")  # internal notes never reach the customer
+    await (await harness.people.press(person, view, text="🗑 Отозвать")).answer()
+    confirm = await harness.people.wait_for_message(person, contains("Отозвать заявку"))
+    await (await harness.people.press(person, confirm, text="Да, отозвать")).answer()
+    await harness.people.wait_for_message(person, contains("закрыта по вашей просьбе"))
+    assert (await harness.desk.ticket(actor, number)).close_reason == CloseReason.WITHDRAWN
+
+
+async def test_customers_never_see_each_others_requests(harness: Harness) -> None:
+    anna, anna_actor = await start(harness, "Анна")
+    ivan, _ = await start(harness, "Иван")
+    number = await file_request(harness, anna_actor)
+    await harness.people.command(ivan, "my")
+    listing = await harness.people.wait_for_message(ivan, contains("нет заявок"))
+    assert f"CTV-{number}" not in str(listing.data)
+    # A forged button with Anna's number is "not found" for Ivan.
+    data = TicketCallback(action=TicketAction.VIEW, number=number).pack()
+    harness.world.find_message(listing.chat_id, listing.message_id).data["reply_markup"] = {  # type: ignore[union-attr]
+        "inline_keyboard": [[{"text": "forged", "callback_data": data}]]
+    }
+    answer = await (await harness.people.press(ivan, listing, data=data)).answer()
+    assert "не найдена" in answer["text"]
+
+
+async def test_plain_message_goes_to_the_only_open_request(harness: Harness) -> None:
+    person, actor = await start(harness)
+    await harness.people.send(person, "Привет, у меня вопрос")
+    await harness.people.wait_for_message(person, contains("нет открытых заявок"))
+    number = await file_request(harness, actor)
+    await harness.people.send(person, "Забыл добавить: это с телефона")
+    await harness.people.wait_for_message(person, contains(f"Добавлено к заявке CTV-{number}"))
+    async with harness.sessions() as session:
+        rows = await repo.outbox_rows(session)
+    assert [r.kind for r in rows][-1] == "backoffice.customer_message"
+
+
+async def test_several_open_requests_ask_which(harness: Harness) -> None:
+    person, actor = await start(harness)
+    first = await file_request(harness, actor)
+    second = await file_request(harness, actor, Kind.SERVICE)
+    await harness.people.send(person, "Это ко второй заявке")
+    question = await harness.people.wait_for_message(person, contains("К какой заявке"))
+    chosen = next(b["text"] for b in question.buttons if f"CTV-{second}" in b["text"])
+    await (await harness.people.press(person, question, text=chosen)).answer()
+    history = await harness.desk.history(actor, second)
+    assert history[-1].comment == "Это ко второй заявке"
+    assert (await harness.desk.history(actor, first))[-1].action == "create"
+
+
+async def test_message_to_a_resolved_request_offers_reopen_or_new(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    await resolve(harness, person, number)
+    await harness.people.send(person, "Проблема вернулась")
+    choice = await harness.people.wait_for_message(person, contains("уже решена"))
+    await (await harness.people.press(person, choice, text="🔄 Вернуть в работу")).answer()
+    ticket = await harness.desk.ticket(actor, number)
+    assert ticket.status == Status.IN_PROGRESS
+    assert (await harness.desk.history(actor, number))[-1].comment == "Проблема вернулась"
+
+
+async def test_reminder_then_auto_close_reach_the_customer(harness: Harness) -> None:
+    harness.clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=MSK))  # Friday
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    await resolve(harness, person, number)
+    harness.clock.set(datetime(2026, 12, 3, 15, 1, tzinfo=MSK))
+    await harness.scheduler.run_once()
+    await harness.people.wait_for_message(
+        person, contains("ждёт вашего подтверждения", "04.12.2026 15:00")
+    )
+    harness.clock.set(datetime(2026, 12, 4, 15, 1, tzinfo=MSK))
+    await harness.scheduler.run_once()
+    closed = await harness.people.wait_for_message(person, contains("закрыта автоматически"))
+    assert len(closed.buttons) == 5  # the rating
+
+
+async def test_blocked_customer_is_marked_and_not_retried(harness: Harness) -> None:
+    person, actor = await start(harness)
+    await harness.people.block(person)
+    number = await file_request(harness, actor)
+    await harness.settle()
+    async with harness.sessions() as session:
+        rows = [r for r in await repo.outbox_rows(session) if r.audience == "customer"]
+        assert [(r.status, r.attempts) for r in rows] == [("failed", 1)]
+        assert "blocked" in (rows[0].last_error or "")
+    ticket = await harness.desk.ticket(actor, number)
+    assert ticket.customer.blocked_bot_at is not None
+    await harness.desk.take(await agent(harness), number)
+    async with harness.sessions() as session:
+        kinds = [r.kind for r in await repo.outbox_rows(session) if r.audience == "customer"]
+    assert kinds == ["customer.registered"]  # nothing more is written to a blocked customer
+
+
+async def test_lang_switches_the_language(harness: Harness) -> None:
+    person, _ = await start(harness)
+    await harness.people.command(person, "lang")
+    choose = await harness.people.wait_for_message(person, contains("Choose your language"))
+    await (await harness.people.press(person, choose, text="English")).answer()
+    await harness.people.command(person, "help")
+    await harness.people.wait_for_message(person, contains("How Call to Visit support works"))
