@@ -13,7 +13,16 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agent, Customer, Message, Outbox, Tariff, Ticket, TicketEvent
+from storage.models import (
+    Agent,
+    Attachment,
+    Customer,
+    Message,
+    Outbox,
+    Tariff,
+    Ticket,
+    TicketEvent,
+)
 
 OPEN_STATUSES = ("new", "in_progress", "waiting_customer", "resolved")
 
@@ -154,3 +163,20 @@ async def open_tickets_of(session: AsyncSession, customer_id: int) -> Sequence[T
         Ticket.customer_id == customer_id, Ticket.status.in_(OPEN_STATUSES)
     )
     return (await session.execute(query.order_by(Ticket.id))).scalars().all()
+
+
+async def agents(session: AsyncSession) -> Sequence[Agent]:
+    query = select(Agent).order_by(Agent.name, Agent.id)
+    return (await session.execute(query)).scalars().all()
+
+
+async def attachments_of(
+    session: AsyncSession, ticket_id: int, *, message_id: int | None = None
+) -> Sequence[Attachment]:
+    """The request's own files (``message_id`` None) or those of one relayed message."""
+    query = select(Attachment).where(Attachment.ticket_id == ticket_id)
+    if message_id is None:
+        query = query.where(Attachment.message_id.is_(None))
+    else:
+        query = query.where(Attachment.message_id == message_id)
+    return (await session.execute(query.order_by(Attachment.id))).scalars().all()

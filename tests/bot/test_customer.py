@@ -175,7 +175,7 @@ async def test_my_requests_view_and_withdraw(harness: Harness) -> None:
 
 
 async def test_customers_never_see_each_others_requests(harness: Harness) -> None:
-    anna, anna_actor = await start(harness, "Анна")
+    _anna, anna_actor = await start(harness, "Анна")
     ivan, _ = await start(harness, "Иван")
     number = await file_request(harness, anna_actor)
     await harness.people.command(ivan, "my")
