@@ -26,6 +26,7 @@ from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -206,12 +207,10 @@ class OutboxSender:
         except TelegramRetryAfter as error:
             RETRIED.labels("429").inc()
             await self._retry(row, timedelta(seconds=error.retry_after), f"429: {error.message}")
-        except (TelegramNetworkError, TelegramServerError) as error:
-            RETRIED.labels("transient").inc()
-            if row.attempts >= MAX_ATTEMPTS:
-                await self._fail(row, f"gave up: {error}", "transient")
-            else:
-                await self._retry(row, backoff(row.attempts - 1), str(error))
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as error:
+            # ClientDecodeError: a proxy in front of the Bot API answered with a
+            # page instead of JSON (a 502 from nginx); as transient as a 5xx.
+            await self._transient(row, str(error))
         except TelegramForbiddenError as error:
             await self._fail(row, str(error), "forbidden")
             if row.audience == Audience.CUSTOMER.value and ticket is not None:
@@ -219,8 +218,18 @@ class OutboxSender:
         except (TelegramAPIError, LookupError, ValueError) as error:
             log.error("outbox row %s (%s) failed: %s", row.id, row.kind, error)
             await self._fail(row, str(error), "rejected")
+        except Exception as error:  # a bug in a deliverer: retried, then given up, never lost
+            log.exception("outbox row %s (%s) crashed", row.id, row.kind)
+            await self._transient(row, f"{type(error).__name__}: {error}")
         else:
             await self._done(row, message_id)
+
+    async def _transient(self, row: Outbox, error: str) -> None:
+        RETRIED.labels("transient").inc()
+        if row.attempts >= MAX_ATTEMPTS:
+            await self._fail(row, f"gave up: {error}", "transient")
+        else:
+            await self._retry(row, backoff(row.attempts - 1), error)
 
     async def _update(self, row: Outbox, apply: Callable[[Outbox], None]) -> None:
         async with self._context.sessions() as session, session.begin():

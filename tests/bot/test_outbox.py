@@ -1,0 +1,120 @@
+"""The outbox sender against Telegram's limits and faults (emulated), on both databases."""
+
+from __future__ import annotations
+
+from bot.app import deliverers
+from bot.outbox import LEASE, Delivery, OutboxSender
+from desk.model import Kind, Priority, Role
+from desk.service import Actor, NewTicket
+from storage import repository as repo
+from storage.models import Outbox
+from tests.emulator import FaultPlan, User
+from tests.harness import Harness
+
+
+async def quiet_sender(h: Harness) -> OutboxSender:
+    """A sender the test drives by hand (the harness's own is stopped)."""
+    await h.sender.stop()
+    return OutboxSender(Delivery(h.bot, h.sessions, h.desk), deliverers(), clock=h.clock)
+
+
+async def customer(h: Harness, name: str = "Анна") -> tuple[User, Actor]:
+    person = h.people.user(name, language_code="ru")
+    await h.people.command(person, "start")
+    await h.people.wait_for_message(person, lambda m: bool(m.buttons))
+    return person, await h.desk.register_telegram_user(person.id, name=name)
+
+
+async def customer_rows(h: Harness) -> list[Outbox]:
+    async with h.sessions() as session:
+        return [r for r in await repo.outbox_rows(session) if r.audience == "customer"]
+
+
+def texts_of(h: Harness, person: User) -> list[str]:
+    return [m.text or "" for m in h.people.bot_messages(person)][1:]  # after the greeting
+
+
+async def test_rows_of_one_chat_go_in_order_whatever_their_priority(harness: Harness) -> None:
+    sender = await quiet_sender(harness)
+    person, actor = await customer(harness)
+    ticket = await harness.desk.create(
+        actor, NewTicket(Kind.DEVELOPMENT, "Идея", "Добавьте отчёт по звонкам.")
+    )
+    kate = await harness.desk.register_telegram_user(
+        1, name="Kate", staff_roles=frozenset({Role.AGENT})
+    )
+    await harness.desk.take(kate, ticket.number)
+    await harness.desk.set_priority(kate, ticket.number, Priority.P1)  # a more urgent row, later
+    await sender.drain()
+    shown = texts_of(harness, person)
+    assert len(shown) == 3
+    assert "зарегистрирована" in shown[0]
+    assert "взял(а)" in shown[1]
+    assert "Приоритет" in shown[2]
+
+
+async def test_429_is_honoured_and_nothing_is_lost_or_doubled(harness: Harness) -> None:
+    sender = await quiet_sender(harness)
+    person, actor = await customer(harness)
+    harness.world.limits.enabled = True
+    for i in range(6):
+        await harness.desk.create(
+            actor, NewTicket(Kind.SERVICE, f"Вопрос {i}", "Подробное описание вопроса.")
+        )
+    await sender.drain()
+    rows = await customer_rows(harness)
+    waiting = [r for r in rows if r.status == "pending"]
+    assert waiting, "the burst limit should have stopped some sends"
+    assert all("429" in (r.last_error or "") for r in waiting[:1])
+    assert waiting[0].next_attempt_at > harness.clock.now  # retry_after honoured
+    for _ in range(10):
+        harness.clock.advance(seconds=5)
+        harness.world.clock.advance(5)
+        await sender.drain()
+        if all(r.status == "sent" for r in await customer_rows(harness)):
+            break
+    assert [r.status for r in await customer_rows(harness)] == ["sent"] * 6
+    registered = [t for t in texts_of(harness, person) if "зарегистрирована" in t]
+    assert [t.split()[1] for t in registered] == [f"CTV-{1001 + i}" for i in range(6)]
+
+
+async def test_server_errors_are_retried_with_backoff(harness: Harness) -> None:
+    sender = await quiet_sender(harness)
+    person, actor = await customer(harness)
+    harness.world.faults.configure(
+        FaultPlan(seed=7, error_rate=0.6, methods=frozenset({"sendMessage"}))
+    )
+    for i in range(4):
+        await harness.desk.create(
+            actor, NewTicket(Kind.SERVICE, f"Вопрос {i}", "Подробное описание вопроса.")
+        )
+    for _ in range(30):
+        await sender.drain()
+        if all(r.status == "sent" for r in await customer_rows(harness)):
+            break
+        harness.clock.advance(minutes=5)
+    harness.world.faults.configure(None)
+    rows = await customer_rows(harness)
+    assert [r.status for r in rows] == ["sent"] * 4
+    assert max(r.attempts for r in rows) > 1
+    registered = [t for t in texts_of(harness, person) if "зарегистрирована" in t]
+    assert len(registered) == 4
+
+
+async def test_a_claimed_row_is_not_sent_twice_and_a_dead_claim_expires(harness: Harness) -> None:
+    sender = await quiet_sender(harness)
+    other = OutboxSender(
+        Delivery(harness.bot, harness.sessions, harness.desk), deliverers(), clock=harness.clock
+    )
+    person, actor = await customer(harness)
+    await harness.desk.create(
+        actor, NewTicket(Kind.SERVICE, "Вопрос", "Подробное описание вопроса.")
+    )
+    row = (await customer_rows(harness))[0]
+    assert await other._claim(row)  # a replica took it and died before sending
+    await sender.drain()
+    assert texts_of(harness, person) == []
+    harness.clock.advance(seconds=LEASE.total_seconds() + 1)
+    await sender.drain()
+    assert len(texts_of(harness, person)) == 1
+    assert (await customer_rows(harness))[0].status == "sent"
