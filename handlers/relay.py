@@ -18,6 +18,7 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from bot.albums import AlbumMiddleware
 from desk.model import Status, format_number
 from desk.service import Actor, AttachmentIn, Desk, MessageRef
 from handlers import keyboards
@@ -53,9 +54,16 @@ def text_of(message: Message) -> str:
 
 
 async def relay(
-    message: Message, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
+    message: Message,
+    desk: Desk,
+    actor: Actor,
+    texts: Texts,
+    state: FSMContext,
+    album: list[Message] | None = None,
 ) -> None:
-    text, files = text_of(message), attachments_of(message)
+    parts = album or [message]
+    text = next((text_of(m) for m in parts if text_of(m)), "")
+    files = [file for m in parts for file in attachments_of(m)]
     source = MessageRef(message.chat.id, message.message_id)
     if message.reply_to_message is not None:
         target = await desk.find_by_message(
@@ -91,6 +99,7 @@ async def relay(
 def router() -> Router:
     """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
     router = Router(name=__name__)
+    router.message.middleware(AlbumMiddleware())
     router.message.register(
         relay, StateFilter(None), F.text & ~F.text.startswith("/") | F.photo | F.document
     )

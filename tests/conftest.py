@@ -83,6 +83,26 @@ def postgres_template() -> Iterator[str]:
     run_in_thread(drop())
 
 
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database (for migrations from nothing)."""
+    name = f"ctv_empty_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    try:
+        run_in_thread(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as error:
+        unavailable("PostgreSQL", error)
+    yield _asyncpg_url(POSTGRES_ADMIN_URL, name).replace("postgresql://", "postgresql+asyncpg://")
+    run_in_thread(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 TRANSIENT_TABLES = (
     "outbox",
     "attachments",

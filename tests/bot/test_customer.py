@@ -9,7 +9,7 @@ from bot.callbacks import TicketAction, TicketCallback
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
 from storage import repository as repo
-from tests.emulator import StoredMessage, User
+from tests.emulator import StoredMessage, User, make_image
 from tests.harness import Harness
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -267,3 +267,16 @@ async def test_lang_switches_the_language(harness: Harness) -> None:
     await (await harness.people.press(person, choose, text="English")).answer()
     await harness.people.command(person, "help")
     await harness.people.wait_for_message(person, contains("How Call to Visit support works"))
+
+
+async def test_an_album_is_added_to_the_request_as_one_message(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    await harness.people.send_album(person, [make_image(64, 48) for _ in range(3)])
+    await harness.people.wait_for_message(person, contains(f"Добавлено к заявке CTV-{number}"))
+    history = await harness.desk.history(actor, number)
+    assert [e.action for e in history] == ["create", "customer_message"]
+    async with harness.sessions() as session:
+        rows = await repo.outbox_rows(session)
+    relayed = [r for r in rows if r.kind == "backoffice.customer_message"]
+    assert len(relayed) == 1 and len(relayed[0].payload["attachments"]) == 3
