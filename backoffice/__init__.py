@@ -2,8 +2,38 @@
 
 from __future__ import annotations
 
-from aiogram import Dispatcher
+from aiogram import Dispatcher, Router
+from aiogram.types import TelegramObject
+
+from backoffice import buttons, commands, prompts, relay
+from backoffice.access import InBackoffice, Stranger
+from bot.settings import Settings
+from desk.service import Desk
+
+
+def router(desk: Desk, settings: Settings) -> Router:
+    """Every backoffice handler, behind one filter: the event is in the agents' group."""
+    parent = Router(name=__name__)
+    in_backoffice = InBackoffice(desk, settings)
+    parent.message.filter(in_backoffice)
+    parent.edited_message.filter(in_backoffice)
+    parent.callback_query.filter(in_backoffice)
+    # Strangers first: nothing they press or write reaches the desk.
+    parent.callback_query.register(buttons.stranger, Stranger())
+    parent.message.register(_ignore, Stranger())
+    parent.edited_message.register(_ignore, Stranger())
+    parent.include_router(buttons.router())
+    parent.include_router(commands.router())
+    # Before the relay: a reply to a prompt is the text the prompt asked for.
+    parent.include_router(prompts.router())
+    parent.include_router(relay.router())
+    return parent
+
+
+async def _ignore(event: TelegramObject) -> None:
+    """Handled, so that nothing else in the bot takes a group message for its own."""
 
 
 def setup(dispatcher: Dispatcher) -> None:
     """Register the backoffice routers (group chat only) on the dispatcher."""
+    dispatcher.include_router(router(dispatcher["desk"], dispatcher["settings"]))

@@ -20,7 +20,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,6 +28,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 import backoffice
+import backoffice.commands
+import backoffice.delivery
 import dialogs
 import handlers
 from bot import errors
@@ -76,7 +78,10 @@ def build_dispatcher(
 
 
 def deliverers() -> dict[Audience, Deliverer]:
-    return {Audience.CUSTOMER: notifications.deliver}
+    return {
+        Audience.CUSTOMER: notifications.deliver,
+        Audience.BACKOFFICE: backoffice.delivery.deliver,
+    }
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -88,7 +93,15 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-async def set_commands(bot: Bot) -> None:
+async def set_commands(bot: Bot, backoffice_chat_id: int | None = None) -> None:
+    """The command menus: customers' in private chats, agents' in the backoffice group."""
+    if backoffice_chat_id is not None:
+        group = BotCommandScopeChat(chat_id=backoffice_chat_id)
+        for locale in LOCALES:
+            language = None if locale == LOCALES[0] else locale
+            await bot.set_my_commands(
+                backoffice.commands.menu(Texts(locale)), scope=group, language_code=language
+            )
     scope = BotCommandScopeAllPrivateChats()
     for locale in LOCALES:
         texts = Texts(locale)
@@ -176,7 +189,7 @@ async def serve(settings: Settings) -> int:
     try:
         me = await bot.get_me()
         log.info("bot @%s (%s) in %s mode", me.username, me.id, app[MODE])
-        await set_commands(bot)
+        await set_commands(bot, settings.backoffice_chat_id)
         allowed = dispatcher.resolve_used_update_types()
         if settings.webhook_mode:
             await dispatcher.emit_startup(bot=bot)

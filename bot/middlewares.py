@@ -35,6 +35,9 @@ class DedupeMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        if event.update_id <= 0:
+            # Not from Telegram: aiogram-dialog's background updates carry id 0.
+            return await handler(event, data)
         try:
             async with self._sessions() as session, session.begin():
                 session.add(ProcessedUpdate(update_id=event.update_id))

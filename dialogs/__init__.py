@@ -2,8 +2,61 @@
 
 from __future__ import annotations
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram_dialog import setup_dialogs
+from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
+from aiogram_dialog.api.protocols import MessageManagerProtocol
+
+from dialogs.common import on_stale_button
+from dialogs.drafts import IdleReminder, MemoryDraftActivity, RedisDraftActivity
+from dialogs.intake import DraftOwnsMessages, intake_dialog
+
+REMINDER_KEY = "intake_reminder"
 
 
-def setup(dispatcher: Dispatcher) -> None:
-    """Register the dialogs and aiogram-dialog's machinery on the dispatcher."""
+def _reminder_for(dispatcher: Dispatcher) -> IdleReminder:
+    storage = dispatcher.storage
+    if isinstance(storage, RedisStorage):
+        # Beside the drafts themselves, so both survive a restart together.
+        return IdleReminder(RedisDraftActivity(storage.redis))
+    return IdleReminder(MemoryDraftActivity())
+
+
+def setup(
+    dispatcher: Dispatcher,
+    *,
+    message_manager: MessageManagerProtocol | None = None,
+    reminder: IdleReminder | None = None,
+) -> None:
+    """Register the dialogs and aiogram-dialog's machinery on the dispatcher.
+
+    ``message_manager`` and ``reminder`` are for tests (aiogram-dialog's
+    MockMessageManager, a reminder with a clock the test moves).
+    """
+    reminder = reminder or _reminder_for(dispatcher)
+    dispatcher.workflow_data[REMINDER_KEY] = reminder
+    dispatcher.include_router(intake_dialog(reminder))
+
+    isolation: BaseEventIsolation | None = None
+    if isinstance(dispatcher.storage, RedisStorage):
+        # Album items may reach different replicas: the dialog's lock must be shared.
+        isolation = dispatcher.storage.create_isolation()
+    setup_dialogs(dispatcher, message_manager=message_manager, events_isolation=isolation)
+    # Registered after setup_dialogs: it reads the dialog context loaded there.
+    dispatcher.message.outer_middleware(DraftOwnsMessages())
+
+    # On the dispatcher itself, so that it runs before the catch-all error
+    # handler of bot/errors.py, which sits in an included router.
+    dispatcher.errors.register(on_stale_button, ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
+
+    async def start_reminders(bot: Bot) -> None:
+        await reminder.start(bot)
+
+    async def stop_reminders() -> None:
+        await reminder.stop()
+
+    dispatcher.startup.register(start_reminders)
+    dispatcher.shutdown.register(stop_reminders)

@@ -3,7 +3,7 @@
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import actions, help, my, relay, start
+from handlers import actions, help, intake, my, relay, start
 
 
 def router() -> Router:
@@ -14,6 +14,7 @@ def router() -> Router:
     parent.include_router(help.router())
     parent.include_router(my.router())
     parent.include_router(actions.router())
+    parent.include_router(intake.router())
     # Last: a plain message with no dialog or question pending goes to a request.
     parent.include_router(relay.router())
     return parent

@@ -1,0 +1,172 @@
+"""The card's buttons and their pickers.
+
+A button asks the desk; the desk's change writes the card edit to the outbox,
+so the handler only answers the press (or shows the next choice). Every press
+is re-checked by the desk against the request's current state.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import CallbackQuery
+
+from backoffice.callbacks import (
+    AssignCallback,
+    CardAction,
+    CardCallback,
+    CloseCallback,
+    PriorityCallback,
+    SplitCallback,
+)
+from backoffice.cards import (
+    agents_keyboard,
+    card_keyboard,
+    close_keyboard,
+    priority_keyboard,
+)
+from backoffice.common import alert, reporting, set_keyboard
+from backoffice.prompts import Purpose, ask_for_text
+from desk.errors import IllegalTransition, ValidationFailed
+from desk.lifecycle import allowed_actions, next_status
+from desk.model import Action, CloseReason, Status, format_number
+from desk.service import Actor, Desk
+from locales import Texts
+
+# Buttons that need a text first: the purpose of the prompt, and the action to check.
+PROMPTED = {
+    CardAction.ASK: (Purpose.ASK, Action.ASK_CUSTOMER),
+    CardAction.REOPEN: (Purpose.REOPEN, Action.REOPEN),
+}
+
+
+def router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(card_button, CardCallback.filter())
+    router.callback_query.register(assign, AssignCallback.filter())
+    router.callback_query.register(set_priority, PriorityCallback.filter())
+    router.callback_query.register(close, CloseCallback.filter())
+    router.callback_query.register(split, SplitCallback.filter())
+    return router
+
+
+async def card_button(
+    query: CallbackQuery,
+    callback_data: CardCallback,
+    actor: Actor,
+    desk: Desk,
+    texts: Texts,
+    fsm_storage: BaseStorage,
+    bot: Bot,
+) -> None:
+    action, number = callback_data.action, callback_data.number
+    async with reporting(query, texts):
+        if action is CardAction.TAKE:
+            ticket = await desk.take(actor, number)
+            await set_keyboard(query, card_keyboard(ticket, texts))
+            await query.answer(texts("backoffice.answer.taken"))
+            return
+        if action is CardAction.RESOLVE:
+            try:
+                ticket = await desk.resolve(actor, number)
+            except ValidationFailed as error:
+                if error.field != "answer":
+                    raise
+                # Nothing was said since the customer's last message: ask for the answer.
+                ticket = await desk.ticket(actor, number)
+                await ask_for_text(query, Purpose.RESOLVE, ticket, texts, fsm_storage, bot)
+                return
+            await set_keyboard(query, card_keyboard(ticket, texts))
+            await query.answer(texts("backoffice.answer.resolved"))
+            return
+        ticket = await desk.ticket(actor, number)
+        if action in PROMPTED:
+            purpose, checked = PROMPTED[action]
+            # Not worth a prompt if the answer would be refused anyway.
+            next_status(checked, Status(ticket.status))
+            await ask_for_text(query, purpose, ticket, texts, fsm_storage, bot)
+            return
+        if action is CardAction.ASSIGN:
+            _check(Action.ASSIGN, ticket.status)
+            markup = agents_keyboard(ticket, await desk.agents(actor), texts)
+        elif action is CardAction.PRIORITY:
+            _check(Action.SET_PRIORITY, ticket.status)
+            markup = priority_keyboard(ticket, texts)
+        elif action is CardAction.CLOSE:
+            _check(Action.CLOSE, ticket.status)
+            markup = close_keyboard(ticket, texts)
+        else:
+            markup = card_keyboard(ticket, texts)
+        await set_keyboard(query, markup)
+        await query.answer()
+
+
+def _check(action: Action, status: str) -> None:
+    if action not in allowed_actions(Status(status)):
+        raise IllegalTransition(action, Status(status))
+
+
+async def assign(
+    query: CallbackQuery, callback_data: AssignCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    async with reporting(query, texts):
+        ticket = await desk.assign(actor, callback_data.number, callback_data.agent_id)
+        await set_keyboard(query, card_keyboard(ticket, texts))
+        await query.answer(texts("backoffice.answer.assigned"))
+
+
+async def set_priority(
+    query: CallbackQuery, callback_data: PriorityCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    async with reporting(query, texts):
+        ticket = await desk.set_priority(actor, callback_data.number, callback_data.priority)
+        await set_keyboard(query, card_keyboard(ticket, texts))
+        await query.answer(texts("backoffice.answer.priority_set"))
+
+
+async def close(
+    query: CallbackQuery,
+    callback_data: CloseCallback,
+    actor: Actor,
+    desk: Desk,
+    texts: Texts,
+    fsm_storage: BaseStorage,
+    bot: Bot,
+) -> None:
+    async with reporting(query, texts):
+        if callback_data.reason is CloseReason.OTHER:
+            ticket = await desk.ticket(actor, callback_data.number)
+            _check(Action.CLOSE, ticket.status)
+            await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
+            return
+        ticket = await desk.close(actor, callback_data.number, callback_data.reason)
+        await set_keyboard(query, card_keyboard(ticket, texts))
+        await query.answer(texts("backoffice.answer.closed"))
+
+
+async def split(
+    query: CallbackQuery, callback_data: SplitCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    async with reporting(query, texts):
+        created = await split_message(callback_data.message_id, actor, desk)
+        if created is None:
+            await alert(query, texts("backoffice.answer.nothing_to_split"))
+            return
+        await query.answer(texts("backoffice.answer.split", number=format_number(created)))
+
+
+async def split_message(message_id: int, actor: Actor, desk: Desk) -> int | None:
+    """R3: the customer's relayed message becomes a new request; its number, if any."""
+    stored = await desk.message(message_id)
+    if stored is None or not stored.text or stored.copy_chat_id is None:
+        return None
+    assert stored.copy_message_id is not None
+    ticket = await desk.find_by_message(actor, stored.copy_chat_id, stored.copy_message_id)
+    if ticket is None:
+        return None
+    created = await desk.split(actor, ticket.number, stored.text)
+    return created.number
+
+
+async def stranger(query: CallbackQuery, texts: Texts) -> None:
+    await alert(query, texts("backoffice.answer.not_agent"))

@@ -1,0 +1,81 @@
+"""What the backoffice handlers share: the view, desk errors as answers, finding a request."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from backoffice.cards import MAX_ALERT, View, fit_plain
+from bot.errors import message_for
+from bot.settings import Settings
+from desk.errors import DeskError, ValidationFailed
+from desk.service import Actor, Desk
+from locales import Texts
+from storage.models import Ticket
+
+log = logging.getLogger(__name__)
+
+
+def view(settings: Settings, texts: Texts) -> View:
+    return View(texts, ZoneInfo(settings.timezone))
+
+
+def describe(error: DeskError, texts: Texts) -> str:
+    """A desk error in the agents' words; the generic ``errors.*`` texts otherwise."""
+    if isinstance(error, ValidationFailed):
+        if error.problem == "empty" or error.problem == "required":
+            return texts("backoffice.answer.text_required")
+        if error.problem == "too_long":
+            return texts("backoffice.answer.too_long", maximum=error.details.get("maximum", ""))
+    return message_for(error, texts)
+
+
+async def alert(query: CallbackQuery, text: str) -> None:
+    await query.answer(fit_plain(text, MAX_ALERT), show_alert=True)
+
+
+@contextlib.asynccontextmanager
+async def reporting(event: CallbackQuery | Message, texts: Texts) -> AsyncIterator[None]:
+    """A refusal of the desk becomes an alert (buttons) or a short reply (messages).
+
+    Handled here rather than by ``bot.errors``: that router sits before this
+    one and knows nothing of the agents' group or its language.
+    """
+    try:
+        yield
+    except DeskError as error:
+        text = describe(error, texts)
+        if isinstance(event, CallbackQuery):
+            await alert(event, text)
+        else:
+            # Plain text: the generic error texts insert names without escaping.
+            await event.reply(text, parse_mode=None)
+
+
+async def set_keyboard(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+    """Swap the buttons of the pressed message; the same buttons again are fine."""
+    message = query.message
+    if not isinstance(message, Message):
+        return  # too old to edit
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as error:
+        if "not modified" not in error.message and "message to edit not found" not in error.message:
+            raise
+
+
+async def ticket_of(message: Message, actor: Actor, desk: Desk) -> Ticket | None:
+    """The request a message in the group is about: its topic, or what it replies to."""
+    if message.is_topic_message and message.message_thread_id is not None:
+        ticket = await desk.find_by_thread(actor, message.message_thread_id)
+        if ticket is not None:
+            return ticket
+    replied = message.reply_to_message
+    if replied is not None:
+        return await desk.find_by_message(actor, message.chat.id, replied.message_id)
+    return None

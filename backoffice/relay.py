@@ -1,0 +1,159 @@
+"""Agents' messages about a request: replies to the customer, internal notes, edits, splits.
+
+A message in a request's topic, or a reply to its card or to any message
+relayed for it, is about that request. It goes to the customer unless it is an
+internal note: it starts with "!", or is sent with /note. Nothing else an
+agent writes in the group leaves it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.enums import ParseMode
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from backoffice.buttons import split_message
+from backoffice.callbacks import SplitCallback
+from backoffice.common import reporting, ticket_of
+from desk.errors import DeskError
+from desk.lifecycle import may
+from desk.model import Action, format_number
+from desk.service import Actor, AttachmentIn, Desk, MessageRef
+from locales import Texts
+
+log = logging.getLogger(__name__)
+
+NOTE_MARK = "!"
+
+
+def router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(note_command, Command("note"))
+    router.message.register(split_command, Command("split"))
+    router.message.register(relay, F.text | F.caption | F.photo | F.document)
+    router.edited_message.register(edited, F.text | F.caption)
+    return router
+
+
+def attachments_of(message: Message) -> list[AttachmentIn]:
+    if message.photo:
+        largest = message.photo[-1]
+        return [
+            AttachmentIn(
+                largest.file_id,
+                largest.file_unique_id,
+                kind="photo",
+                size=largest.file_size,
+                width=largest.width,
+                height=largest.height,
+            )
+        ]
+    if message.document:
+        document = message.document
+        return [
+            AttachmentIn(
+                document.file_id, document.file_unique_id, kind="document", size=document.file_size
+            )
+        ]
+    return []
+
+
+def is_command(message: Message) -> bool:
+    return any(
+        entity.type == "bot_command" and entity.offset == 0 for entity in message.entities or ()
+    )
+
+
+def without_note_mark(html: str) -> str:
+    return html[len(NOTE_MARK) :].lstrip() if html.startswith(NOTE_MARK) else html
+
+
+async def relay(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
+    if is_command(message):
+        return  # someone else's bot command, or a typo: never a reply to a customer
+    ticket = await ticket_of(message, actor, desk)
+    if ticket is None:
+        return  # agents talking among themselves
+    plain = message.text or message.caption or ""
+    source = MessageRef(message.chat.id, message.message_id)
+    async with reporting(message, texts):
+        # Managers may not reply (R11): what they write stays inside as a note.
+        if plain.startswith(NOTE_MARK) or not may(actor.roles, Action.REPLY):
+            await desk.note(
+                actor, ticket.number, without_note_mark(message.html_text), source=source
+            )
+            await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
+            return
+        await desk.reply(
+            actor,
+            ticket.number,
+            message.html_text,
+            source=source,
+            attachments=attachments_of(message),
+        )
+
+
+async def note_command(
+    message: Message, command: CommandObject, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    text = (command.args or "").strip()
+    if not text:
+        await message.reply(texts("backoffice.answer.usage_note"), parse_mode=ParseMode.HTML)
+        return
+    ticket = await ticket_of(message, actor, desk)
+    if ticket is None:
+        await message.reply(texts("backoffice.answer.no_request"), parse_mode=ParseMode.HTML)
+        return
+    async with reporting(message, texts):
+        await desk.note(
+            actor, ticket.number, text, source=MessageRef(message.chat.id, message.message_id)
+        )
+        await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
+
+
+async def split_command(
+    message: Message, command: CommandObject, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    """/split as a reply to a customer's message (R3), or /split <text> about a request."""
+    async with reporting(message, texts):
+        text = (command.args or "").strip()
+        number: int | None = None
+        if text:
+            ticket = await ticket_of(message, actor, desk)
+            if ticket is not None:
+                number = (await desk.split(actor, ticket.number, text)).number
+        elif message.reply_to_message is not None:
+            stored_id = _split_button(message.reply_to_message)
+            if stored_id is not None:
+                number = await split_message(stored_id, actor, desk)
+        if number is None:
+            await message.reply(texts("backoffice.answer.usage_split"), parse_mode=ParseMode.HTML)
+            return
+        await message.reply(
+            texts("backoffice.answer.split", number=format_number(number)),
+            parse_mode=ParseMode.HTML,
+        )
+
+
+def _split_button(message: Message) -> int | None:
+    """The stored message behind a relayed customer message: its split button says it."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = button.callback_data or ""
+            if data.startswith(f"{SplitCallback.__prefix__}{SplitCallback.__separator__}"):
+                return SplitCallback.unpack(data).message_id
+    return None
+
+
+async def edited(message: Message, actor: Actor, desk: Desk) -> None:
+    """An agent corrected a relayed message: the customer's copy follows."""
+    text = without_note_mark(message.html_text)
+    try:
+        await desk.edit_message(actor, MessageRef(message.chat.id, message.message_id), text)
+    except DeskError as error:
+        # An edit that cannot follow (emptied, too long, closed…) changes nothing else.
+        log.info("edit of %s/%s not relayed: %s", message.chat.id, message.message_id, error)
