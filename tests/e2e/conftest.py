@@ -105,10 +105,16 @@ async def start_desk(
 ) -> DeskProcess:
     """Create the backoffice group in the emulator, then start the desk and wait for it."""
     people = running.people
-    agent = people.user("Kate", username="agent_kate", language_code="ru")
-    backoffice = people.group(
-        "CTV backoffice", owner=agent, chat_id=BACKOFFICE_CHAT_ID, forum=forum
-    )
+    existing = running.world.chats.get(BACKOFFICE_CHAT_ID)
+    if existing is not None:
+        # A restart: the same group and its agent, as Telegram would keep them.
+        backoffice = existing
+        agent = next(u for u in running.world.users.values() if u.username == "agent_kate")
+    else:
+        agent = people.user("Kate", username="agent_kate", language_code="ru")
+        backoffice = people.group(
+            "CTV backoffice", owner=agent, chat_id=BACKOFFICE_CHAT_ID, forum=forum
+        )
     http_port = free_port()
     env = {
         **os.environ,
