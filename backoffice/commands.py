@@ -30,8 +30,6 @@ from locales import Texts
 from storage.models import Ticket
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-SCAN_PAGE = 100
-SCAN_LIMIT = 2000  # a live summary of an enormous backlog would still be one message
 
 
 # The commands of the agents' group, in the order its command menu shows them.
@@ -174,24 +172,6 @@ async def show_history(
             await message.answer(text, parse_mode=ParseMode.HTML)
 
 
-async def _open_tickets(desk: Desk, actor: Actor) -> list[Ticket]:
-    found: list[Ticket] = []
-    while len(found) < SCAN_LIMIT:
-        page = await desk.queue(actor, offset=len(found), limit=SCAN_PAGE)
-        found.extend(page)
-        if len(page) < SCAN_PAGE:
-            break
-    return found
-
-
-def _matches(ticket: Ticket, query: str) -> bool:
-    if query.startswith("@"):
-        username = (ticket.customer.username or "").casefold()
-        return bool(username) and username == query[1:].casefold()
-    needle = query.casefold()
-    return needle in ticket.topic.casefold() or needle in ticket.description.casefold()
-
-
 async def find(
     message: Message,
     command: CommandObject,
@@ -210,8 +190,7 @@ async def find(
         if number is not None:
             await _post_card(message, await desk.ticket(actor, number), texts, settings)
             return
-        # Until the desk can search all requests, open ones are searched here.
-        matching = [t for t in await _open_tickets(desk, actor) if _matches(t, query)]
+        matching = list(await desk.search(actor, query))
         await message.answer(
             found_text(
                 matching, view(settings, texts), query=query, chat_id=message.chat.id, now=now()
@@ -223,5 +202,6 @@ async def find(
 
 async def stats(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
     async with reporting(message, texts):
-        summary = Stats.of(await _open_tickets(desk, actor), now())
+        counts = await desk.open_stats(actor)
+        summary = Stats(counts.by_status, counts.by_priority, counts.overdue, counts.unassigned)
         await message.answer(stats_text(summary, texts), parse_mode=ParseMode.HTML)

@@ -107,6 +107,8 @@ class Action(enum.StrEnum):
     SPLIT_FROM = "split_from"
     RATE = "rate"
     EDIT = "edit"
+    # Recorded by the desk itself, not a use case anybody calls.
+    CUSTOMER_BLOCKED = "customer_blocked"
 
 
 class Audience(enum.StrEnum):

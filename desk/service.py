@@ -131,6 +131,16 @@ class NewTicket:
 
 
 @dataclass(frozen=True)
+class OpenStats:
+    """Requests in work right now (new, in progress, waiting for the customer)."""
+
+    by_status: dict[str, int]
+    by_priority: dict[int, int]
+    overdue: int
+    unassigned: int
+
+
+@dataclass(frozen=True)
 class DeskConfig:
     calendar: BusinessCalendar
     backoffice_chat_id: int | None = None
@@ -322,11 +332,15 @@ class Desk:
             return organisation.id
 
     async def mark_customer_blocked(self, customer_id: int) -> None:
-        """The customer blocked the bot: stop writing to them until they come back."""
-        async with self._sessions() as session, session.begin():
-            customer = await session.get(Customer, customer_id)
-            if customer is not None and customer.blocked_bot_at is None:
-                customer.blocked_bot_at = self._clock()
+        """The customer blocked the bot: stop writing to them, and show it on their cards."""
+        async with self._change(Actor.system()) as change:
+            customer = await change.session.get(Customer, customer_id)
+            if customer is None or customer.blocked_bot_at is not None:
+                return
+            customer.blocked_bot_at = change.now
+            for ticket in await repo.open_tickets_of(change.session, customer_id):
+                event = await self._event(change, ticket, Action.CUSTOMER_BLOCKED, internal=True)
+                self._card(change, ticket, event)
 
     # -- helpers that write history and outbox ------------------------------
 
@@ -1164,6 +1178,25 @@ class Desk:
             return await repo.customer_tickets(
                 session, actor.customer_id, offset=offset, limit=limit
             )
+
+    async def search(self, actor: Actor, query: str, *, limit: int = 20) -> Sequence[Ticket]:
+        """Staff search over every request: "@username" or words of the topic/description."""
+        if not actor.is_staff:
+            raise PermissionDenied("search is for staff")
+        text = query.strip()
+        async with self._sessions() as session:
+            if text.startswith("@"):
+                return await repo.search_tickets(session, username=text[1:], limit=limit)
+            return await repo.search_tickets(session, text=text, limit=limit)
+
+    async def open_stats(self, actor: Actor) -> OpenStats:
+        if not actor.is_staff:
+            raise PermissionDenied("statistics are for staff")
+        async with self._sessions() as session:
+            by_status, by_priority, overdue, unassigned = await repo.open_counts(
+                session, self._clock()
+            )
+        return OpenStats(by_status, by_priority, overdue, unassigned)
 
     async def queue(
         self, actor: Actor, *, mine: bool = False, offset: int = 0, limit: int = 20

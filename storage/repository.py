@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -180,3 +180,60 @@ async def attachments_of(
     else:
         query = query.where(Attachment.message_id == message_id)
     return (await session.execute(query.order_by(Attachment.id))).scalars().all()
+
+
+async def search_tickets(
+    session: AsyncSession,
+    *,
+    text: str | None = None,
+    username: str | None = None,
+    limit: int = 20,
+) -> Sequence[Ticket]:
+    """Requests of any status by words of their topic or description, or by @username."""
+    query = select(Ticket)
+    if username:
+        query = query.join(Customer, Customer.id == Ticket.customer_id).where(
+            func.lower(Customer.username) == username.lower()
+        )
+    if text:
+        needle = f"%{text.lower().replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(func.lower(Ticket.topic).like(needle), func.lower(Ticket.description).like(needle))
+        )
+    closed_last = Ticket.status == "closed"
+    query = query.order_by(closed_last, Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def open_counts(
+    session: AsyncSession, now: datetime
+) -> tuple[dict[str, int], dict[int, int], int, int]:
+    """Requests in work by status and by priority, overdue ones and unassigned ones."""
+    working = Ticket.status.in_(OPEN_STATUSES[:3])
+    by_status = dict(
+        (
+            await session.execute(
+                select(Ticket.status, func.count()).where(working).group_by(Ticket.status)
+            )
+        ).all()
+    )
+    by_priority = dict(
+        (
+            await session.execute(
+                select(Ticket.priority, func.count()).where(working).group_by(Ticket.priority)
+            )
+        ).all()
+    )
+    overdue_clause = and_(
+        working,
+        Ticket.paused_at.is_(None),
+        or_(
+            Ticket.resolution_due_at < now,
+            and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        ),
+    )
+    overdue = (await session.execute(select(func.count()).where(overdue_clause))).scalar_one()
+    unassigned = (
+        await session.execute(select(func.count()).where(working, Ticket.assignee_id.is_(None)))
+    ).scalar_one()
+    return by_status, by_priority, int(overdue), int(unassigned)

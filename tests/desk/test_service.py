@@ -531,7 +531,10 @@ async def test_blocked_customer_gets_no_notifications(desk: Desk, sessions: Sess
     assert who.customer_id is not None
     await desk.mark_customer_blocked(who.customer_id)
     await desk.take(await agent(desk), ticket.number)
-    assert kinds((await outbox(sessions))[2:]) == [("backoffice.card", "edit", BACKOFFICE_CHAT_ID)]
+    # The card shows the block, then the take; the customer hears of neither.
+    assert (
+        kinds((await outbox(sessions))[2:]) == [("backoffice.card", "edit", BACKOFFICE_CHAT_ID)] * 2
+    )
 
 
 async def test_reminder_then_auto_close(desk: Desk, sessions: SessionFactory, clock: Clock) -> None:
@@ -621,3 +624,46 @@ async def test_card_location_and_thread_lookup(desk: Desk) -> None:
     assert (await desk.find_by_thread(boris, 55)).number == ticket.number  # type: ignore[union-attr]
     assert (await desk.find_by_message(boris, BACKOFFICE_CHAT_ID, 56)).number == ticket.number  # type: ignore[union-attr]
     assert await desk.find_by_thread(boris, 99) is None
+
+
+async def test_search_finds_any_status_by_words_and_username(desk: Desk) -> None:
+    anna = await customer(desk, 501, "Анна")
+    boris = await agent(desk)
+    first = await desk.create(anna, draft(topic="Ошибка ЭКСПОРТА отчётов"))
+    second = await desk.create(anna, draft(topic="Другое"))
+    await desk.close(boris, second.number, CloseReason.SPAM)
+    found = await desk.search(boris, "экспорт")  # Cyrillic folded on SQLite too
+    assert [t.number for t in found] == [first.number]
+    by_user = await desk.search(boris, "@ANNA")
+    assert [t.number for t in by_user] == [first.number, second.number]  # open first
+    assert list(await desk.search(boris, "100%")) == []
+    with pytest.raises(PermissionDenied):
+        await desk.search(anna, "экспорт")
+
+
+async def test_open_stats(desk: Desk, clock: Clock) -> None:
+    who = await customer(desk)
+    boris = await agent(desk)
+    problem = await desk.create(who, draft(Kind.PROBLEM))
+    await desk.create(who, draft(Kind.SERVICE))
+    asked = await desk.create(who, draft(Kind.INCIDENT))
+    await desk.take(boris, problem.number)
+    await desk.ask_customer(boris, asked.number, "Уточните")
+    clock.advance(hours=3)  # P1 first response (120 min on basic) is overdue; P3 is not
+    stats = await desk.open_stats(boris)
+    assert stats.by_status == {"new": 1, "in_progress": 1, "waiting_customer": 1}
+    assert stats.by_priority == {1: 1, 2: 1, 3: 1}
+    assert stats.overdue == 1  # the waiting one is paused
+    assert stats.unassigned == 2
+
+
+async def test_blocking_the_bot_marks_every_open_card(desk: Desk, sessions: SessionFactory) -> None:
+    who = await customer(desk)
+    first = await desk.create(who, draft())
+    await desk.create(who, draft())
+    assert who.customer_id is not None
+    await desk.mark_customer_blocked(who.customer_id)
+    await desk.mark_customer_blocked(who.customer_id)  # once is enough
+    rows = (await outbox(sessions))[4:]
+    assert kinds(rows) == [("backoffice.card", "edit", BACKOFFICE_CHAT_ID)] * 2
+    assert (await events(sessions, first.id))[-1].action == "customer_blocked"
