@@ -18,10 +18,11 @@ from aiogram.types import Message
 from backoffice.buttons import split_message
 from backoffice.callbacks import SplitCallback
 from backoffice.common import reporting, ticket_of
+from bot.attachments import attachments_of
 from desk.errors import DeskError
 from desk.lifecycle import may
 from desk.model import Action, format_number
-from desk.service import Actor, AttachmentIn, Desk, MessageRef
+from desk.service import Actor, Desk, MessageRef
 from locales import Texts
 
 log = logging.getLogger(__name__)
@@ -36,29 +37,6 @@ def router() -> Router:
     router.message.register(relay, F.text | F.caption | F.photo | F.document)
     router.edited_message.register(edited, F.text | F.caption)
     return router
-
-
-def attachments_of(message: Message) -> list[AttachmentIn]:
-    if message.photo:
-        largest = message.photo[-1]
-        return [
-            AttachmentIn(
-                largest.file_id,
-                largest.file_unique_id,
-                kind="photo",
-                size=largest.file_size,
-                width=largest.width,
-                height=largest.height,
-            )
-        ]
-    if message.document:
-        document = message.document
-        return [
-            AttachmentIn(
-                document.file_id, document.file_unique_id, kind="document", size=document.file_size
-            )
-        ]
-    return []
 
 
 def is_command(message: Message) -> bool:

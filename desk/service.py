@@ -24,9 +24,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from desk import lifecycle
 from desk.calendar import BusinessCalendar
 from desk.errors import (
+    AlreadyClosed,
     AlreadyTaken,
     ConcurrentChange,
-    IllegalTransition,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -171,6 +171,23 @@ def _clean(value: str | None, name: str, *, minimum: int, maximum: int) -> str:
 
 def _agent_name(agent: Agent) -> str:
     return agent.name or (f"@{agent.username}" if agent.username else str(agent.telegram_user_id))
+
+
+def _check_customer_reopen(actor: Actor, status: Status) -> None:
+    # A closed request is reopened by the desk, not by the customer: a new
+    # question is a new request (R3).
+    if not actor.is_staff and status is Status.CLOSED:
+        raise AlreadyClosed(Action.REOPEN, status)
+
+
+def _message_body(text: str | None, attachments: Sequence[AttachmentIn]) -> str:
+    """A relayed message: text, files, or both; never nothing."""
+    body = (text or "").strip()
+    if not body and not attachments:
+        raise ValidationFailed("text", "empty")
+    if len(body) > TEXT_MAX:
+        raise ValidationFailed("text", "too_long", maximum=TEXT_MAX, length=len(body))
+    return body
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -421,6 +438,30 @@ class Desk:
             )
         )
 
+    @staticmethod
+    def _attach(
+        change: _Change,
+        ticket: Ticket,
+        items: Sequence[AttachmentIn],
+        *,
+        message_id: int | None = None,
+    ) -> None:
+        for item in items:
+            change.session.add(
+                Attachment(
+                    ticket_id=ticket.id,
+                    message_id=message_id,
+                    file_id=item.file_id,
+                    file_unique_id=item.file_unique_id,
+                    kind=item.kind,
+                    size=item.size,
+                    width=item.width,
+                    height=item.height,
+                    sha256=item.sha256,
+                    created_at=change.now,
+                )
+            )
+
     def _card(self, change: _Change, ticket: Ticket, event: TicketEvent) -> None:
         """The backoffice card shows the request's current state; edit it in place."""
         self._outbox(change, ticket, event, Audience.BACKOFFICE, "backoffice.card", method="edit")
@@ -550,20 +591,7 @@ class Desk:
         self._recompute_due(ticket)
         session.add(ticket)
         await session.flush()
-        for item in attachments:
-            session.add(
-                Attachment(
-                    ticket_id=ticket.id,
-                    file_id=item.file_id,
-                    file_unique_id=item.file_unique_id,
-                    kind=item.kind,
-                    size=item.size,
-                    width=item.width,
-                    height=item.height,
-                    sha256=item.sha256,
-                    created_at=change.now,
-                )
-            )
+        self._attach(change, ticket, attachments)
         extra: dict[str, Any] = {"kind": ticket.kind, "channel": ticket.channel}
         if parent is not None:
             extra["parent_number"] = parent.number
@@ -657,11 +685,7 @@ class Desk:
         attachments: Sequence[AttachmentIn] = (),
     ) -> Ticket:
         """A public reply: it reaches the customer and counts as the first response."""
-        body = (text or "").strip()
-        if not body and not attachments:
-            raise ValidationFailed("text", "empty")
-        if len(body) > TEXT_MAX:
-            raise ValidationFailed("text", "too_long", maximum=TEXT_MAX, length=len(body))
+        body = _message_body(text, attachments)
         async with self._change(actor) as change:
             ticket = await self._load(change, number, Action.REPLY)
             before = _snapshot(ticket)
@@ -728,21 +752,7 @@ class Desk:
         )
         change.session.add(message)
         await change.session.flush()
-        for item in attachments:
-            change.session.add(
-                Attachment(
-                    ticket_id=ticket.id,
-                    message_id=message.id,
-                    file_id=item.file_id,
-                    file_unique_id=item.file_unique_id,
-                    kind=item.kind,
-                    size=item.size,
-                    width=item.width,
-                    height=item.height,
-                    sha256=item.sha256,
-                    created_at=change.now,
-                )
-            )
+        self._attach(change, ticket, attachments, message_id=message.id)
         return message
 
     async def ask_customer(self, actor: Actor, number: int, question: str) -> Ticket:
@@ -873,10 +883,7 @@ class Desk:
         async with self._change(actor) as change:
             ticket = await self._load(change, number, Action.REOPEN)
             status = Status(ticket.status)
-            if not actor.is_staff and status is Status.CLOSED:
-                # A closed request is reopened by the desk, not by the customer:
-                # a new question is a new request (R3).
-                raise IllegalTransition(Action.REOPEN, status)
+            _check_customer_reopen(actor, status)
             before = _snapshot(ticket)
             ticket.status = lifecycle.next_status(Action.REOPEN, status).value
             self._resume(ticket, change.now)
@@ -931,11 +938,7 @@ class Desk:
         attachments: Sequence[AttachmentIn] = (),
     ) -> Ticket:
         """The customer adds to their request; a waiting request goes back to work (R5)."""
-        body = (text or "").strip()
-        if not body and not attachments:
-            raise ValidationFailed("text", "empty")
-        if len(body) > TEXT_MAX:
-            raise ValidationFailed("text", "too_long", maximum=TEXT_MAX, length=len(body))
+        body = _message_body(text, attachments)
         async with self._change(actor) as change:
             ticket = await self._load(change, number, Action.CUSTOMER_MESSAGE)
             before = _snapshot(ticket)
@@ -1160,6 +1163,20 @@ class Desk:
             self._check_owner(actor, ticket, number)
             assert ticket is not None
             return ticket
+
+    async def ensure_allowed(self, actor: Actor, number: int, action: Action) -> Ticket:
+        """Raise what the use case would raise, without changing anything.
+
+        For two-step interactions (ask for a reason, then act): a stale button
+        is refused before the customer types anything.
+        """
+        lifecycle.check_role(actor.roles, action)
+        ticket = await self.ticket(actor, number)
+        status = Status(ticket.status)
+        lifecycle.next_status(action, status)
+        if action is Action.REOPEN:
+            _check_customer_reopen(actor, status)
+        return ticket
 
     async def history(self, actor: Actor, number: int) -> Sequence[TicketEvent]:
         """The request's history; customers never see internal notes."""

@@ -12,11 +12,11 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.attachments import attachments_of
 from bot.callbacks import TicketAction, TicketCallback
-from desk.model import format_number
+from desk.model import Action, format_number
 from desk.service import Actor, AttachmentIn, Desk
 from handlers import keyboards
-from handlers.relay import attachments_of
 from handlers.states import CustomerStates
 from locales import Texts
 
@@ -44,7 +44,7 @@ async def disagree(
     texts: Texts,
     state: FSMContext,
 ) -> None:
-    ticket = await desk.ticket(actor, callback_data.number)
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.REOPEN)
     pending = (await state.get_data()).get("pending_text")
     if callback_data.value == 1 and pending:
         # "Reopen" chosen for a message written to a resolved request: that
@@ -54,7 +54,6 @@ async def disagree(
         await query.answer(texts("done.reopened"))
         return
     # Ask first and change nothing: the reason is required (R6).
-    await desk.ticket(actor, ticket.number)
     await state.set_state(CustomerStates.reason)
     await state.update_data(number=ticket.number)
     await query.answer()
@@ -79,7 +78,7 @@ async def withdraw(
 ) -> None:
     number = callback_data.number
     if callback_data.value != 1:
-        ticket = await desk.ticket(actor, number)  # a stranger's number is "not found"
+        ticket = await desk.ensure_allowed(actor, number, Action.WITHDRAW)
         await query.answer()
         await _reply(
             query,
@@ -101,7 +100,7 @@ async def add_info(
     texts: Texts,
     state: FSMContext,
 ) -> None:
-    ticket = await desk.ticket(actor, callback_data.number)
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CUSTOMER_MESSAGE)
     data = await state.get_data()
     if callback_data.value == 1 and (data.get("pending_text") or data.get("pending_files")):
         # The customer chose where the message they already wrote belongs.

@@ -19,34 +19,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot.albums import AlbumMiddleware
+from bot.attachments import attachments_of
 from desk.model import Status, format_number
-from desk.service import Actor, AttachmentIn, Desk, MessageRef
+from desk.service import Actor, Desk, MessageRef
 from handlers import keyboards
 from handlers.start import main_menu
 from locales import Texts
-
-
-def attachments_of(message: Message) -> list[AttachmentIn]:
-    if message.photo:
-        largest = message.photo[-1]
-        return [
-            AttachmentIn(
-                largest.file_id,
-                largest.file_unique_id,
-                "photo",
-                size=largest.file_size,
-                width=largest.width,
-                height=largest.height,
-            )
-        ]
-    if message.document:
-        document = message.document
-        return [
-            AttachmentIn(
-                document.file_id, document.file_unique_id, "document", size=document.file_size
-            )
-        ]
-    return []
 
 
 def text_of(message: Message) -> str:

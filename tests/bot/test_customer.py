@@ -280,3 +280,14 @@ async def test_an_album_is_added_to_the_request_as_one_message(harness: Harness)
         rows = await repo.outbox_rows(session)
     relayed = [r for r in rows if r.kind == "backoffice.customer_message"]
     assert len(relayed) == 1 and len(relayed[0].payload["attachments"]) == 3
+
+
+async def test_not_solved_on_a_closed_request_asks_nothing(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    resolved = await resolve(harness, person, number)
+    await harness.desk.confirm(actor, number)
+    answer = await (await harness.people.press(person, resolved, text="❌ Не решено")).answer()
+    assert answer["show_alert"] and "уже закрыта" in answer["text"]
+    await harness.settle()
+    assert not [m for m in harness.people.bot_messages(person) if "почему" in (m.text or "")]

@@ -16,7 +16,7 @@ from desk.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from desk.model import CloseReason, Kind, Priority, Role, Status
+from desk.model import Action, CloseReason, Kind, Priority, Role, Status
 from desk.service import Actor, AttachmentIn, Desk, MessageRef, NewTicket
 from storage import repository as repo
 from storage.db import SessionFactory
@@ -667,3 +667,20 @@ async def test_blocking_the_bot_marks_every_open_card(desk: Desk, sessions: Sess
     rows = (await outbox(sessions))[4:]
     assert kinds(rows) == [("backoffice.card", "edit", BACKOFFICE_CHAT_ID)] * 2
     assert (await events(sessions, first.id))[-1].action == "customer_blocked"
+
+
+async def test_ensure_allowed_says_what_the_use_case_would(desk: Desk) -> None:
+    who = await customer(desk)
+    ticket = await desk.create(who, draft())
+    assert (await desk.ensure_allowed(who, ticket.number, Action.WITHDRAW)).number == ticket.number
+    with pytest.raises(IllegalTransition):
+        await desk.ensure_allowed(who, ticket.number, Action.REOPEN)  # not resolved yet
+    with pytest.raises(PermissionDenied):
+        await desk.ensure_allowed(who, ticket.number, Action.TAKE)
+    stranger = await customer(desk, 777, "Чужой")
+    with pytest.raises(NotFound):
+        await desk.ensure_allowed(stranger, ticket.number, Action.WITHDRAW)
+    await desk.resolve(await agent(desk), ticket.number, "Готово.")
+    await desk.confirm(who, ticket.number)
+    with pytest.raises(IllegalTransition):
+        await desk.ensure_allowed(who, ticket.number, Action.REOPEN)  # closed: a new request
