@@ -27,6 +27,7 @@ from backoffice.cards import (
 )
 from backoffice.common import alert, reporting, set_keyboard
 from backoffice.prompts import Purpose, ask_for_text
+from bot.html import to_plain
 from desk.errors import IllegalTransition, ValidationFailed
 from desk.lifecycle import allowed_actions, next_status
 from desk.model import Action, CloseReason, Status, format_number
@@ -164,7 +165,7 @@ async def split_message(message_id: int, actor: Actor, desk: Desk) -> int | None
     ticket = await desk.find_by_message(actor, stored.copy_chat_id, stored.copy_message_id)
     if ticket is None:
         return None
-    created = await desk.split(actor, ticket.number, stored.text)
+    created = await desk.split(actor, ticket.number, to_plain(stored.text or ""))
     return created.number
 
 

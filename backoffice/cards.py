@@ -27,6 +27,7 @@ from backoffice.callbacks import (
     QueueScope,
     SplitCallback,
 )
+from bot.html import to_plain
 from desk.lifecycle import allowed_actions
 from desk.model import (
     AGENT_CLOSE_REASONS,
@@ -518,7 +519,9 @@ def history_texts(ticket: Ticket, events: Iterable[TicketEvent], view: View) -> 
         if event.internal:
             line = texts("backoffice.history.internal", line=line)
         if event.comment:
-            line += "\n" + texts("backoffice.history.comment", comment=fit(event.comment, 300))
+            line += "\n" + texts(
+                "backoffice.history.comment", comment=fit(to_plain(event.comment), 300)
+            )
         lines.append(line)
     title = texts(
         "backoffice.history.title",

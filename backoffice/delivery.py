@@ -45,6 +45,7 @@ from backoffice.cards import (
     topic_name,
     utf16_len,
 )
+from bot.html import to_plain
 from bot.outbox import Delivery
 from locales import Texts
 from storage.models import Outbox, Ticket
@@ -259,7 +260,7 @@ class _Job:
         is too long), so an edit always knows to correct a caption; with no file
         or several, the text comes first and the files follow.
         """
-        text = str(payload.get("text") or "")
+        text = to_plain(str(payload.get("text") or ""))
         message_id = int(payload["message_id"])
         files = files_of(payload)
         markup = split_keyboard(message_id, self.texts) if text else None
@@ -292,7 +293,7 @@ class _Job:
         if message is None or message.copy_message_id is None:
             return None  # its copy was never shown: nothing to correct
         chat_id = message.copy_chat_id or self.chat_id
-        text = str(payload.get("text") or "")
+        text = to_plain(str(payload.get("text") or ""))
         markup = split_keyboard(message.id, self.texts) if text else None
         name = self.ticket.customer.name
         files = await self.context.desk.attachments(self.ticket.id, message_id=message.id)

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.attachments import attachments_of
 from bot.callbacks import TicketAction, TicketCallback
+from bot.html import to_plain
 from desk.model import Action, format_number
 from desk.service import Actor, AttachmentIn, Desk
 from handlers import keyboards
@@ -49,7 +50,7 @@ async def disagree(
     if callback_data.value == 1 and pending:
         # "Reopen" chosen for a message written to a resolved request: that
         # message is the reason.
-        await desk.reopen(actor, ticket.number, pending)
+        await desk.reopen(actor, ticket.number, to_plain(pending))
         await state.clear()
         await query.answer(texts("done.reopened"))
         return

@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import MenuAction, MenuCallback, MyPageCallback, TicketAction, TicketCallback
+from bot.html import to_plain
 from desk.model import format_number
 from desk.service import Actor, Desk
 from handlers import keyboards
@@ -53,7 +54,7 @@ async def my_page(
 
 
 def describe(event: TicketEvent, texts: Texts, desk: Desk) -> str:
-    comment = escape((event.comment or "")[:200])
+    comment = escape(to_plain(event.comment or "")[:200])
     try:
         what = texts(f"history.{event.action}", comment=comment)
     except KeyError:

@@ -291,3 +291,18 @@ async def test_not_solved_on_a_closed_request_asks_nothing(harness: Harness) -> 
     assert answer["show_alert"] and "уже закрыта" in answer["text"]
     await harness.settle()
     assert not [m for m in harness.people.bot_messages(person) if "почему" in (m.text or "")]
+
+
+async def test_special_characters_reach_the_agents_as_written(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    written = "Цена < 100 & скидка <5%> — <b>не</b> работает"
+    await harness.people.send(person, written)
+    await harness.people.wait_for_message(person, contains(f"Добавлено к заявке CTV-{number}"))
+    shown = await harness.people.wait_for_message(harness.backoffice, contains(written))
+    assert "&lt;" not in (shown.text or "")
+    history = await harness.desk.history(actor, number)
+    assert (
+        history[-1].comment
+        == "Цена &lt; 100 &amp; скидка &lt;5%&gt; — &lt;b&gt;не&lt;/b&gt; работает"
+    )
