@@ -53,6 +53,7 @@ class Settings(StorageSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     api_keys: Annotated[frozenset[str], NoDecode] = frozenset()
+    link_secret: SecretStr = SecretStr("")
     timezone: str = "Europe/Moscow"
     support_hours: str = "07:00-23:00"
     auto_close_business_days: int = Field(5, ge=1, le=60)

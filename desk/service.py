@@ -335,18 +335,26 @@ class Desk:
     async def create_organisation(
         self, name: str, tariff_code: str, external_id: str | None = None
     ) -> int:
-        from sqlalchemy import select
-
         async with self._sessions() as session, session.begin():
-            tariff = (
-                await session.execute(select(Tariff).where(Tariff.code == tariff_code))
-            ).scalar_one_or_none()
+            tariff = await repo.tariff_by_code(session, tariff_code)
             if tariff is None:
                 raise NotFound(f"tariff {tariff_code} not found")
             organisation = Organisation(name=name, tariff_id=tariff.id, external_id=external_id)
             session.add(organisation)
             await session.flush()
             return organisation.id
+
+    async def join_organisation(self, actor: Actor, external_id: str) -> str:
+        """Tie the customer to the organisation the cabinet named; returns its name."""
+        if actor.customer_id is None:
+            raise PermissionDenied("only customers belong to organisations")
+        async with self._sessions() as session, session.begin():
+            organisation = await repo.organisation_by_external_id(session, external_id)
+            customer = await session.get(Customer, actor.customer_id)
+            if organisation is None or customer is None:
+                raise NotFound("organisation not found")
+            customer.organisation_id = organisation.id
+            return organisation.name
 
     async def mark_customer_blocked(self, customer_id: int) -> None:
         """The customer blocked the bot: stop writing to them, and show it on their cards."""

@@ -1,17 +1,32 @@
-"""/start: greet, say what the desk does and when, offer the two main actions."""
+"""/start: greet, say what the desk does and when, offer the two main actions.
+
+A deep-link payload (``t.me/<bot>?start=<payload>``) may open one of the
+customer's requests (``t_1042``) or tie the customer to their organisation
+with a signed link from the cabinet (``o_…``, see desk/links.py). A bad link
+is said so in one line, and the normal start follows.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 
 from aiogram import Router
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuAction, MenuCallback
 from bot.settings import Settings
+from desk.errors import NotFound
+from desk.links import InvalidLink, is_organisation_link, verify_organisation_link
+from desk.model import parse_number
+from desk.service import Actor, Desk
+from handlers import keyboards
+from handlers.my import render_ticket
 from locales import Texts
+
+TICKET_PREFIX = "t_"
 
 
 def main_menu(texts: Texts) -> InlineKeyboardMarkup:
@@ -26,7 +41,42 @@ def main_menu(texts: Texts) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def start(message: Message, texts: Texts, settings: Settings) -> None:
+def ticket_link_payload(number: int) -> str:
+    return f"{TICKET_PREFIX}{number}"
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    texts: Texts,
+    settings: Settings,
+    desk: Desk,
+    actor: Actor,
+) -> None:
+    payload = (command.args or "").strip()
+    if payload.startswith(TICKET_PREFIX):
+        number = parse_number(payload.removeprefix(TICKET_PREFIX))
+        try:
+            if number is None:
+                raise NotFound("no number in the link")
+            ticket = await desk.ticket(actor, number)
+        except NotFound:
+            await message.answer(texts("start.link_not_found"))
+        else:
+            await message.answer(
+                await render_ticket(desk, actor, texts, ticket),
+                reply_markup=keyboards.ticket_actions(texts, ticket),
+            )
+            return
+    elif is_organisation_link(payload):
+        secret = settings.link_secret.get_secret_value()
+        try:
+            link = verify_organisation_link(secret, payload, datetime.now(UTC))
+            organisation = await desk.join_organisation(actor, link.organisation_external_id)
+        except (InvalidLink, NotFound):
+            await message.answer(texts("start.link_invalid"))
+        else:
+            await message.answer(texts("start.linked", organisation=escape(organisation)))
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(
         texts("start.greeting", name=escape(name), hours=escape(settings.support_hours)),

@@ -18,6 +18,7 @@ from storage.models import (
     Attachment,
     Customer,
     Message,
+    Organisation,
     Outbox,
     Tariff,
     Ticket,
@@ -237,3 +238,15 @@ async def open_counts(
         await session.execute(select(func.count()).where(working, Ticket.assignee_id.is_(None)))
     ).scalar_one()
     return by_status, by_priority, int(overdue), int(unassigned)
+
+
+async def tariff_by_code(session: AsyncSession, code: str) -> Tariff | None:
+    query = select(Tariff).where(Tariff.code == code)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def organisation_by_external_id(
+    session: AsyncSession, external_id: str
+) -> Organisation | None:
+    query = select(Organisation).where(Organisation.external_id == external_id)
+    return (await session.execute(query)).scalar_one_or_none()

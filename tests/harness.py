@@ -25,6 +25,8 @@ from tests.conftest import BACKOFFICE_CHAT_ID, Clock
 from tests.emulator import Chat, People, User, World
 from tests.emulator.pytest_fixtures import RunningEmulator
 
+LINK_SECRET = "cabinet-shared-secret"
+
 
 @dataclass
 class Harness:
@@ -70,6 +72,7 @@ async def harness(
         database_url="sqlite+aiosqlite:///unused.sqlite3",
         redis_url="",
         webhook_url="",
+        link_secret=LINK_SECRET,
     )
     bot = build_bot(settings)
     dispatcher = build_dispatcher(settings, desk, sessions, MemoryStorage())

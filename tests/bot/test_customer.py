@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.callbacks import TicketAction, TicketCallback
@@ -306,3 +306,45 @@ async def test_special_characters_reach_the_agents_as_written(harness: Harness) 
         history[-1].comment
         == "Цена &lt; 100 &amp; скидка &lt;5%&gt; — &lt;b&gt;не&lt;/b&gt; работает"
     )
+
+
+async def test_deep_link_opens_the_customers_request(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    await harness.people.command(person, "start", f"t_{number}")
+    view = await harness.people.wait_for_message(person, contains(f"CTV-{number}", "История"))
+    assert any(b["text"] == "🗑 Отозвать" for b in view.buttons)
+    stranger = harness.people.user("Иван", language_code="ru")
+    await harness.people.command(stranger, "start", f"t_{number}")
+    await harness.people.wait_for_message(stranger, contains("не найдена"))
+    greeting = await harness.people.wait_for_message(stranger, lambda m: bool(m.buttons))
+    assert "Call to Visit" in (greeting.text or "")
+
+
+async def test_signed_cabinet_link_joins_the_organisation(harness: Harness) -> None:
+    from desk.links import sign_organisation_link
+    from tests.harness import LINK_SECRET
+
+    await harness.desk.create_organisation("ООО Ромашка", "premium", external_id="romashka")
+    person, actor = await start(harness)
+    expires = datetime.now(MSK) + timedelta(hours=1)
+    token = sign_organisation_link(LINK_SECRET, "romashka", expires)
+    await harness.people.command(person, "start", token)
+    await harness.people.wait_for_message(person, contains("Ромашка"))
+    number = await file_request(harness, actor, Kind.PROBLEM)
+    assert (await harness.desk.ticket(actor, number)).tariff.code == "premium"
+
+    expired = sign_organisation_link(LINK_SECRET, "romashka", datetime.now(MSK) - timedelta(1))
+    await harness.people.command(person, "start", expired)
+    await harness.people.wait_for_message(person, contains("недействительна"))
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    await harness.people.command(person, "start", forged)
+    notices = await harness.people.wait_for(
+        lambda: (
+            [m for m in harness.people.bot_messages(person) if "недействительна" in (m.text or "")][
+                1:
+            ]
+            or None
+        )
+    )
+    assert notices
