@@ -168,7 +168,9 @@ async def serve(settings: Settings) -> int:
         Delivery(bot, sessions, desk, default_locale=settings.default_locale), deliverers()
     )
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    scheduler = Scheduler(desk, interval=settings.scheduler_interval, redis=redis)
+    scheduler = Scheduler(
+        desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

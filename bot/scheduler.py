@@ -1,4 +1,4 @@
-"""Periodic desk work: auto-close reminders and auto-close (R6).
+"""Periodic work: auto-close reminders and auto-close (R6), pruning old update ids.
 
 One loop per process, every ``interval`` seconds. With several replicas
 (``REDIS_URL`` set) a Redis lock lets one replica run a round at a time;
@@ -11,18 +11,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
 from desk.service import Desk
+from storage import repository as repo
+from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "ctv:scheduler:lock"
+KEEP_UPDATE_IDS = timedelta(days=2)
 
 
 class Scheduler:
-    def __init__(self, desk: Desk, *, interval: float = 60.0, redis: Redis | None = None) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        *,
+        interval: float = 60.0,
+        redis: Redis | None = None,
+        sessions: SessionFactory | None = None,
+    ) -> None:
         self._desk = desk
+        self._sessions = sessions
         self._interval = interval
         self._redis = redis
         self._task: asyncio.Task[None] | None = None
@@ -50,6 +62,9 @@ class Scheduler:
             acquired = await self._redis.set(LOCK_KEY, "1", nx=True, ex=max(5, int(self._interval)))
             if not acquired:
                 return
+        if self._sessions is not None:
+            async with self._sessions() as session, session.begin():
+                await repo.prune_processed_updates(session, datetime.now(UTC) - KEEP_UPDATE_IDS)
         reminded = await self._desk.send_auto_close_reminders()
         closed = await self._desk.auto_close_due()
         if reminded or closed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -20,6 +20,7 @@ from storage.models import (
     Message,
     Organisation,
     Outbox,
+    ProcessedUpdate,
     Tariff,
     Ticket,
     TicketEvent,
@@ -250,3 +251,11 @@ async def organisation_by_external_id(
 ) -> Organisation | None:
     query = select(Organisation).where(Organisation.external_id == external_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def prune_processed_updates(session: AsyncSession, before: datetime) -> int:
+    """Forget update ids older than Telegram would ever re-send (it keeps updates 24 h)."""
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -99,3 +99,17 @@ async def test_numbers_are_never_reused_after_requests_are_deleted(
         await session.execute(text("DELETE FROM tickets"))
     second = await desk.create(who, NewTicket(Kind.INCIDENT, "Тема", "Вторая заявка клиента."))
     assert second.number == first.number + 1
+
+
+async def test_old_update_ids_are_pruned(desk: Desk, sessions: SessionFactory) -> None:
+    from bot.scheduler import Scheduler
+    from storage.models import ProcessedUpdate
+
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        session.add(ProcessedUpdate(update_id=1, processed_at=now - timedelta(days=3)))
+        session.add(ProcessedUpdate(update_id=2, processed_at=now - timedelta(hours=1)))
+    await Scheduler(desk, sessions=sessions).run_once()
+    async with sessions() as session:
+        kept = (await session.execute(select(ProcessedUpdate.update_id))).scalars().all()
+    assert kept == [2]
