@@ -28,6 +28,7 @@ again instead of starting over.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from html import escape
@@ -376,6 +377,16 @@ async def _clean_document(
         return None
 
 
+async def _photo_sha256(photo: PhotoSize, bot: Bot) -> str | None:
+    """The photo's hash; a failed download leaves it unknown rather than refusing the photo."""
+    try:
+        downloaded = await bot.download(photo)
+    except TelegramAPIError:
+        log.warning("could not download photo %s", photo.file_unique_id, exc_info=True)
+        return None
+    return hashlib.sha256(downloaded.read()).hexdigest() if downloaded is not None else None
+
+
 async def on_screenshot(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
     _clear_notice(manager)
     shots = _shots(manager)
@@ -391,6 +402,7 @@ async def on_screenshot(message: Message, _widget: MessageInput, manager: Dialog
         _notify(manager, "intake.bad.duplicate_screenshot")
         return
     if isinstance(source, PhotoSize):
+        digest = await _photo_sha256(source, manager.middleware_data["bot"])
         shots.append(
             {
                 "file_id": source.file_id,
@@ -401,8 +413,8 @@ async def on_screenshot(message: Message, _widget: MessageInput, manager: Dialog
                 "width": source.width,
                 "height": source.height,
                 # Telegram re-encodes photos and strips their metadata itself;
-                # hashing would mean downloading every photo.
-                "sha256": None,
+                # the hash identifies the very image support will see.
+                "sha256": digest,
                 "album": message.media_group_id,
                 "message_id": message.message_id,
             }

@@ -171,6 +171,8 @@ class Customer:
 
     async def photo(self, album: str | None = None, unique: str | None = None) -> None:
         unique = unique or self._unique()
+        # What Telegram would serve for the largest size, for the desk's hash.
+        self.bot.files[f"{unique}-l"] = f"photo {unique}".encode()
         sizes = [
             PhotoSize(file_id=f"{unique}-s", file_unique_id=f"{unique}-s", width=90, height=60),
             PhotoSize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
@@ -128,7 +129,11 @@ async def test_submit_after_bad_inputs_creates_the_request_with_nothing_lost(
         ("u2-l", "photo", 1280, 853),
         ("clean-1", "document", 120, 80),
     ]
-    assert stored[0].size == 123_456 and stored[0].sha256 is None
+    assert stored[0].size == 123_456
+    assert (
+        stored[0].sha256
+        == hashlib.sha256(f"photo {stored[0].file_unique_id[:-2]}".encode()).hexdigest()
+    )
     clean = customer.bot.sent(SendDocument)[0]
     clean_bytes = clean.document.data
     assert stored[2].size == len(clean_bytes)
@@ -321,7 +326,10 @@ async def test_eleventh_screenshot_and_duplicates_are_refused(customer: Customer
     notice(customer, "intake.bad.too_many_screenshots", maximum=10)
     await customer.document(jpeg_with_gps())
     notice(customer, "intake.bad.too_many_screenshots", maximum=10)
-    assert customer.bot.downloads == []
+    # Only the ten accepted photos were fetched (for their hash): not the
+    # duplicate, not the eleventh, not the refused file.
+    assert len(customer.bot.downloads) == 10
+    assert not [d for d in customer.bot.downloads if d.startswith("doc-")]
     await customer.press("remove_screenshots")
     assert customer.t("intake.screenshots_count", count=0, maximum=10) not in customer.text
     assert customer.t("intake.buttons.skip") in customer.buttons()
