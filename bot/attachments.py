@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram.types import Message
+import asyncio
 
+from aiogram import Bot
+from aiogram.types import BufferedInputFile, Message
+
+from desk.images import MAX_BYTES, MAX_PIXELS, ImageRejected, inspect_and_clean
 from desk.service import AttachmentIn
+from locales import Texts
 
 
 def attachments_of(message: Message) -> list[AttachmentIn]:
@@ -29,3 +34,62 @@ def attachments_of(message: Message) -> list[AttachmentIn]:
             )
         ]
     return []
+
+
+async def cleaned_attachments(bot: Bot, message: Message, texts: Texts) -> list[AttachmentIn]:
+    """A customer's follow-up files as support may see them.
+
+    A document that Pillow opens as an image is re-encoded without EXIF/GPS
+    (desk/images.py), shown back to the customer ("this is what support will
+    see") and stored by the clean copy's file_id; other documents pass as
+    they are. A document over 10 MB is not downloaded: when Telegram says it
+    is an image it is refused, otherwise it passes unchecked.
+    Raises :class:`ImageRejected` for an image the desk will not take.
+    """
+    items = attachments_of(message)
+    document = message.document
+    if document is None:
+        return items
+    claims_image = (document.mime_type or "").startswith("image/")
+    if document.file_size is not None and document.file_size > MAX_BYTES:
+        if claims_image:
+            raise ImageRejected("too_large", size=document.file_size)
+        return items
+    downloaded = await bot.download(document)
+    if downloaded is None:
+        return items
+    try:
+        clean = await asyncio.to_thread(inspect_and_clean, downloaded.read())
+    except ImageRejected as error:
+        if error.problem == "not_image":
+            return items  # a PDF, a log file…: support gets it as sent
+        raise
+    sent = await bot.send_document(
+        message.chat.id,
+        BufferedInputFile(clean.data, filename=f"image.{clean.extension}"),
+        caption=texts("notify.clean_copy"),
+        disable_content_type_detection=True,
+    )
+    if sent.document is None:
+        return items
+    return [
+        AttachmentIn(
+            sent.document.file_id,
+            sent.document.file_unique_id,
+            kind="document",
+            size=clean.size,
+            width=clean.width,
+            height=clean.height,
+            sha256=clean.sha256,
+        )
+    ]
+
+
+def rejection_text(error: ImageRejected, texts: Texts) -> str:
+    if error.problem == "too_large":
+        return texts("intake.bad.too_large", maximum=MAX_BYTES // (1024 * 1024))
+    if error.problem == "too_many_pixels":
+        return texts("intake.bad.too_many_pixels", maximum=MAX_PIXELS // 1_000_000)
+    if error.problem == "bomb":
+        return texts("intake.bad.bomb")
+    return texts("intake.bad.not_image")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.attachments import attachments_of
+from bot.attachments import cleaned_attachments, rejection_text
 from bot.callbacks import TicketAction, TicketCallback
 from bot.html import to_plain
+from desk.images import ImageRejected
 from desk.model import Action, format_number
 from desk.service import Actor, AttachmentIn, Desk
 from handlers import keyboards
@@ -121,14 +122,19 @@ async def add_info(
 
 
 async def information_given(
-    message: Message, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
+    message: Message, bot: Bot, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
 ) -> None:
     number = int((await state.get_data())["number"])
+    try:
+        files = await cleaned_attachments(bot, message, texts)
+    except ImageRejected as error:
+        await message.answer(rejection_text(error, texts))
+        return  # the question stays open: the customer may send another file
     await desk.add_information(
         actor,
         number,
         message.html_text if (message.text or message.caption) else "",
-        attachments=attachments_of(message),
+        attachments=files,
     )
     await state.clear()
     await message.answer(texts("done.added", number=format_number(number)))

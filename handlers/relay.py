@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot.albums import AlbumMiddleware
-from bot.attachments import attachments_of
+from bot.attachments import cleaned_attachments, rejection_text
+from desk.images import ImageRejected
 from desk.model import Status, format_number
 from desk.service import Actor, Desk, MessageRef
 from handlers import keyboards
@@ -33,6 +34,7 @@ def text_of(message: Message) -> str:
 
 async def relay(
     message: Message,
+    bot: Bot,
     desk: Desk,
     actor: Actor,
     texts: Texts,
@@ -41,7 +43,11 @@ async def relay(
 ) -> None:
     parts = album or [message]
     text = next((text_of(m) for m in parts if text_of(m)), "")
-    files = [file for m in parts for file in attachments_of(m)]
+    try:
+        files = [f for m in parts for f in await cleaned_attachments(bot, m, texts)]
+    except ImageRejected as error:
+        await message.answer(rejection_text(error, texts))
+        return
     source = MessageRef(message.chat.id, message.message_id)
     if message.reply_to_message is not None:
         target = await desk.find_by_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -348,3 +349,40 @@ async def test_signed_cabinet_link_joins_the_organisation(harness: Harness) -> N
         )
     )
     assert notices
+
+
+async def test_a_follow_up_image_file_reaches_support_without_gps(harness: Harness) -> None:
+    from PIL import Image
+
+    from tests.dialogs.images import jpeg_with_gps
+
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    await harness.people.send_document(person, jpeg_with_gps(), "photo.jpg", mime_type="image/jpeg")
+    copy = await harness.people.wait_for_message(person, contains("увидит поддержка"))
+    await harness.people.wait_for_message(person, contains(f"Добавлено к заявке CTV-{number}"))
+    shown = await harness.people.wait_for(
+        lambda: next(
+            (m for m in harness.people.messages(harness.backoffice) if "document" in m.data), None
+        )
+    )
+    assert shown.data["document"]["file_id"] == copy.data["document"]["file_id"]
+    with Image.open(
+        io.BytesIO(harness.people.file_bytes(copy.data["document"]["file_id"]))
+    ) as image:
+        assert not image.getexif()
+    # A file that is not an image passes as sent; a fake image is not an image.
+    await harness.people.send_document(person, b"%PDF-1.4 act", "act.pdf")
+    await harness.people.wait_for(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in harness.people.bot_messages(person)
+                    if "Добавлено к заявке" in (m.text or "")
+                ]
+            )
+            == 2
+            or None
+        )
+    )
