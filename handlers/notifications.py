@@ -12,7 +12,12 @@ from html import escape
 from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, MediaUnion
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    MediaUnion,
+)
 
 from bot.outbox import Delivery
 from desk.model import CloseReason, format_number
@@ -110,10 +115,10 @@ async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int 
     if row.kind == "customer.reply_edited":
         return await _edit_copy(row, texts, context)
     text, markup = render(row, texts, context)
-    attachments: list[str] = list(row.payload.get("attachments") or [])
+    files: list[dict[str, str]] = list(row.payload.get("files") or [])
     sent_id: int | None = None
-    if attachments:
-        sent_id = await _send_media(row.chat_id, attachments, text, markup, context)
+    if files:
+        sent_id = await _send_media(row.chat_id, files, text, markup, context)
     else:
         parts = split_text(text)
         for index, part in enumerate(parts):
@@ -130,26 +135,52 @@ async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int 
 
 async def _send_media(
     chat_id: int,
-    file_ids: list[str],
+    files: list[dict[str, str]],
     text: str,
     markup: InlineKeyboardMarkup | None,
     context: Delivery,
 ) -> int:
+    """Files with the text: one file carries it as a caption when it fits, else it follows.
+
+    Photos and documents cannot share an album, so each kind goes as its own.
+    """
     bot = context.bot
-    caption_fits = len(text) <= CAPTION_LIMIT and markup is None
-    if len(file_ids) == 1 and len(text) <= CAPTION_LIMIT:
-        message = await bot.send_photo(chat_id, file_ids[0], caption=text, reply_markup=markup)
-        return message.message_id
-    media: list[MediaUnion] = [
-        InputMediaPhoto(media=file_id, caption=text if caption_fits and i == 0 else None)
-        for i, file_id in enumerate(file_ids[:10])
-    ]
-    album = await bot.send_media_group(chat_id, media)
-    first = album[0].message_id
-    if not caption_fits:
-        for part in split_text(text):
-            await bot.send_message(chat_id, part, reply_markup=markup)
+    if len(files) == 1 and len(text) <= CAPTION_LIMIT:
+        item = files[0]
+        if item.get("kind") == "photo":
+            sent = await bot.send_photo(chat_id, item["file_id"], caption=text, reply_markup=markup)
+        else:
+            sent = await bot.send_document(
+                chat_id, item["file_id"], caption=text, reply_markup=markup
+            )
+        return sent.message_id
+    first: int | None = None
+    for part in split_text(text):
+        message = await bot.send_message(chat_id, part, reply_markup=markup)
+        first = first or message.message_id
+    photos = [f["file_id"] for f in files if f.get("kind") == "photo"]
+    documents = [f["file_id"] for f in files if f.get("kind") != "photo"]
+    for chunk in _chunks(photos):
+        await _album(chat_id, [InputMediaPhoto(media=file_id) for file_id in chunk], context)
+    for chunk in _chunks(documents):
+        await _album(chat_id, [InputMediaDocument(media=file_id) for file_id in chunk], context)
+    assert first is not None
     return first
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + 10] for i in range(0, len(items), 10)]  # an album holds 10
+
+
+async def _album(chat_id: int, media: list[MediaUnion], context: Delivery) -> None:
+    if len(media) == 1:
+        item = media[0]
+        if isinstance(item, InputMediaPhoto):
+            await context.bot.send_photo(chat_id, item.media)
+        else:
+            await context.bot.send_document(chat_id, item.media)
+        return
+    await context.bot.send_media_group(chat_id, media)
 
 
 async def _edit_copy(row: Outbox, texts: Texts, context: Delivery) -> int | None:

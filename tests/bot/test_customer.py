@@ -386,3 +386,26 @@ async def test_a_follow_up_image_file_reaches_support_without_gps(harness: Harne
             or None
         )
     )
+
+
+async def test_agents_files_reach_the_customer(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    card = await harness.people.wait_for_message(
+        harness.backoffice, lambda m: f"CTV-{number}" in (m.text or "") and bool(m.buttons)
+    )
+    # The card is recorded right after Telegram shows it; a human replies later than that.
+    await harness.settle()
+    kate = harness.agent_user
+    await harness.people.send_document(
+        kate, b"%PDF-1.4 instruction", "instruction.pdf", chat=harness.backoffice, reply_to=card
+    )
+    document = await harness.people.wait_for_message(person, lambda m: "document" in m.data)
+    assert (
+        harness.people.file_bytes(document.data["document"]["file_id"]) == b"%PDF-1.4 instruction"
+    )
+    await harness.people.send_photo(
+        kate, make_image(80, 60), caption="Вот так", chat=harness.backoffice, reply_to=card
+    )
+    photo = await harness.people.wait_for_message(person, lambda m: "photo" in m.data)
+    assert "Вот так" in (photo.data.get("caption") or "")
