@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -82,7 +83,13 @@ def ticket_actions(texts: Texts, ticket: Ticket) -> InlineKeyboardMarkup:
 
 
 def ticket_list(
-    texts: Texts, tickets: Sequence[Ticket], *, offset: int, has_more: bool, page: int
+    texts: Texts,
+    tickets: Sequence[Ticket],
+    *,
+    offset: int,
+    has_more: bool,
+    page: int,
+    tz: tzinfo,
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for ticket in tickets:
@@ -91,6 +98,7 @@ def ticket_list(
                 "my.line",
                 number=format_number(ticket.number),
                 status=texts(f"status.{ticket.status}"),
+                updated=ticket.updated_at.astimezone(tz).strftime("%d.%m %H:%M"),
                 topic=ticket.topic[:40],
             ),
             callback_data=TicketCallback(action=TicketAction.VIEW, number=ticket.number),

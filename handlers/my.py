@@ -24,10 +24,15 @@ async def _page(desk: Desk, actor: Actor, texts: Texts, offset: int) -> tuple[st
     tickets = list(await desk.my_tickets(actor, offset=offset, limit=PAGE + 1))
     if not tickets and offset == 0:
         return texts("my.empty"), keyboards.ticket_list(
-            texts, [], offset=0, has_more=False, page=PAGE
+            texts, [], offset=0, has_more=False, page=PAGE, tz=desk.calendar.hours.tz
         )
     markup = keyboards.ticket_list(
-        texts, tickets[:PAGE], offset=offset, has_more=len(tickets) > PAGE, page=PAGE
+        texts,
+        tickets[:PAGE],
+        offset=offset,
+        has_more=len(tickets) > PAGE,
+        page=PAGE,
+        tz=desk.calendar.hours.tz,
     )
     return texts("my.title"), markup
 

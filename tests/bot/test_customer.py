@@ -161,11 +161,9 @@ async def test_my_requests_view_and_withdraw(harness: Harness) -> None:
     await harness.desk.note(await agent(harness), number, "секретная внутренняя заметка")
     await harness.people.command(person, "my")
     listing = await harness.people.wait_for_message(person, contains("Ваши заявки"))
-    await (
-        await harness.people.press(
-            person, listing, text=f"CTV-{number} · 🆕 Новая · Не приходят звонки"
-        )
-    ).answer()
+    entry = next(b["text"] for b in listing.buttons if f"CTV-{number}" in b["text"])
+    assert entry == f"CTV-{number} · 🆕 Новая · 24.11 10:00 · Не приходят звонки"
+    await (await harness.people.press(person, listing, text=entry)).answer()
     view = await harness.people.wait_for_message(person, contains("История"))
     assert "секретная" not in (view.text or "")  # internal notes never reach the customer
     await (await harness.people.press(person, view, text="🗑 Отозвать")).answer()
