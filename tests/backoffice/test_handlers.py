@@ -242,9 +242,8 @@ async def test_agent_edit_follows_to_the_customer(office: Office) -> None:
     assert [r.payload["text"] for r in edits] == ["Перезагрузите роутер и АТС"]
 
 
+@pytest.mark.parametrize("forum", [True], ids=["forum"])
 async def test_deleted_topic_is_recreated_on_the_next_edit(office: Office) -> None:
-    if not office.forum:
-        pytest.skip("topics exist in forum groups only")
     created = await office.new_request()
     await office.drain()
     old = await office.ticket(created.number)
