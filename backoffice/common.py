@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from backoffice.callbacks import CardCallback
 from backoffice.cards import MAX_ALERT, View, fit_plain
 from bot.errors import message_for
 from bot.settings import Settings
@@ -76,6 +77,22 @@ async def ticket_of(message: Message, actor: Actor, desk: Desk) -> Ticket | None
         if ticket is not None:
             return ticket
     replied = message.reply_to_message
-    if replied is not None:
-        return await desk.find_by_message(actor, message.chat.id, replied.message_id)
+    if replied is None:
+        return None
+    found = await desk.find_by_message(actor, message.chat.id, replied.message_id)
+    if found is None and (number := _card_number(replied)) is not None:
+        # A card whose message id is not recorded yet (the agent answered within
+        # moments of it appearing): its own buttons name the request.
+        with contextlib.suppress(DeskError):
+            found = await desk.ticket(actor, number)
+    return found
+
+
+def _card_number(message: Message) -> int | None:
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = button.callback_data or ""
+            if data.startswith(f"{CardCallback.__prefix__}{CardCallback.__separator__}"):
+                return CardCallback.unpack(data).number
     return None
