@@ -18,6 +18,7 @@ from aiogram.types import Message
 from backoffice.buttons import split_message
 from backoffice.callbacks import SplitCallback
 from backoffice.common import reporting, ticket_of
+from bot.albums import AlbumMiddleware
 from bot.attachments import attachments_of
 from desk.errors import DeskError
 from desk.lifecycle import may
@@ -32,6 +33,7 @@ NOTE_MARK = "!"
 
 def router() -> Router:
     router = Router(name=__name__)
+    router.message.middleware(AlbumMiddleware())
     router.message.register(note_command, Command("note"))
     router.message.register(split_command, Command("split"))
     router.message.register(relay, F.text | F.caption | F.photo | F.document)
@@ -49,7 +51,17 @@ def without_note_mark(html: str) -> str:
     return html[len(NOTE_MARK) :].lstrip() if html.startswith(NOTE_MARK) else html
 
 
-async def relay(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
+async def relay(
+    message: Message,
+    actor: Actor,
+    desk: Desk,
+    texts: Texts,
+    album: list[Message] | None = None,
+) -> None:
+    parts = album or [message]
+    if album:
+        # The caption of an album sits on one of its items, not always the first.
+        message = next((m for m in album if m.caption), album[0])
     if is_command(message):
         return  # someone else's bot command, or a typo: never a reply to a customer
     ticket = await ticket_of(message, actor, desk)
@@ -68,9 +80,9 @@ async def relay(message: Message, actor: Actor, desk: Desk, texts: Texts) -> Non
         await desk.reply(
             actor,
             ticket.number,
-            message.html_text,
+            message.html_text if (message.text or message.caption) else "",
             source=source,
-            attachments=attachments_of(message),
+            attachments=[f for m in parts for f in attachments_of(m)],
         )
 
 

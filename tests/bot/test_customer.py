@@ -406,3 +406,26 @@ async def test_agents_files_reach_the_customer(harness: Harness) -> None:
     )
     photo = await harness.people.wait_for_message(person, lambda m: "photo" in m.data)
     assert "Вот так" in (photo.data.get("caption") or "")
+
+
+async def test_an_agents_album_reaches_the_customer_as_one_album(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    card = await harness.people.wait_for_message(
+        harness.backoffice, lambda m: f"CTV-{number}" in (m.text or "") and bool(m.buttons)
+    )
+    await harness.people.send_album(
+        harness.agent_user,
+        [make_image(40, 30), make_image(50, 30)],
+        caption="Два скриншота настроек",
+        chat=harness.backoffice,
+        reply_to=card,
+    )
+    text = await harness.people.wait_for_message(person, contains("Два скриншота настроек"))
+    photos = await harness.people.wait_for(
+        lambda: [m for m in harness.people.bot_messages(person) if "photo" in m.data][:2] or None
+    )
+    assert len({m.data.get("media_group_id") for m in photos}) == 1
+    assert text.message_id < photos[0].message_id
+    history = await harness.desk.history(actor, number)
+    assert [e.action for e in history].count("reply") == 1

@@ -318,8 +318,12 @@ class People:
         caption: str | None = None,
         chat: ChatRef | None = None,
         thread: Topic | int | None = None,
+        reply_to: StoredMessage | int | None = None,
     ) -> list[StoredMessage]:
-        """Several photos sharing a media_group_id: one update per photo, as Telegram does."""
+        """Several photos sharing a media_group_id: one update per photo, as Telegram does.
+
+        With ``reply_to`` every item replies to that message, as Telegram sends them.
+        """
         if not 2 <= len(images) <= 10:
             raise ValueError("an album holds 2-10 items")
         person = self._user(user)
@@ -331,7 +335,9 @@ class People:
             content["media_group_id"] = group_id
             if caption and index == 0:
                 content["caption"] = caption
-            message = self.world.add_message(target, person, content, thread_id=thread_id)
+            message = self.world.add_message(
+                target, person, content, thread_id=thread_id, reply_to=self._reply(target, reply_to)
+            )
             self._deliver(target, message)
             sent.append(message)
         return sent
