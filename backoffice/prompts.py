@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, ForceReply, Message, TelegramObject
 from backoffice.cards import prompt_text
 from backoffice.common import reporting
 from desk.model import CloseReason
-from desk.service import Actor, Desk
+from desk.service import Actor, Desk, MessageRef
 from locales import Texts
 from storage.models import Ticket
 
@@ -102,12 +102,14 @@ async def answered(
     # Customer-facing answers keep the agent's formatting, as replies do.
     rich = message.html_text
     plain = message.text or message.caption or ""
+    # The pair is kept, so that editing this message corrects the customer's copy.
+    source = MessageRef(message.chat.id, message.message_id)
     async with reporting(message, texts):
         if purpose is Purpose.ASK:
-            await desk.ask_customer(actor, number, rich)
+            await desk.ask_customer(actor, number, rich, source=source)
             done = "backoffice.answer.asked"
         elif purpose is Purpose.RESOLVE:
-            await desk.resolve(actor, number, rich)
+            await desk.resolve(actor, number, rich, source=source)
             done = "backoffice.answer.resolved"
         elif purpose is Purpose.CLOSE_OTHER:
             await desk.close(actor, number, CloseReason.OTHER, plain)

@@ -763,7 +763,9 @@ class Desk:
         self._attach(change, ticket, attachments, message_id=message.id)
         return message
 
-    async def ask_customer(self, actor: Actor, number: int, question: str) -> Ticket:
+    async def ask_customer(
+        self, actor: Actor, number: int, question: str, *, source: MessageRef | None = None
+    ) -> Ticket:
         """R5: ask for more information; the request waits for the customer."""
         body = _clean(question, "text", minimum=1, maximum=TEXT_MAX)
         async with self._change(actor) as change:
@@ -777,7 +779,7 @@ class Desk:
             self._pause(ticket, change.now)
             event = await self._event(change, ticket, Action.ASK_CUSTOMER, before, comment=body)
             message = await self._message(
-                change, ticket, event, MessageDirection.OUTBOUND, body, None, ()
+                change, ticket, event, MessageDirection.OUTBOUND, body, source, ()
             )
             self._tell_customer(
                 change, ticket, event, "info_requested", {"text": body, "message_id": message.id}
@@ -785,7 +787,14 @@ class Desk:
             self._card(change, ticket, event)
         return ticket
 
-    async def resolve(self, actor: Actor, number: int, answer: str | None = None) -> Ticket:
+    async def resolve(
+        self,
+        actor: Actor,
+        number: int,
+        answer: str | None = None,
+        *,
+        source: MessageRef | None = None,
+    ) -> Ticket:
         """R6: the answer is delivered; the request waits for the customer's confirmation.
 
         Without ``answer`` there must be a public reply after the customer's
@@ -827,7 +836,7 @@ class Desk:
             message_id = None
             if body:
                 message = await self._message(
-                    change, ticket, event, MessageDirection.OUTBOUND, body, None, ()
+                    change, ticket, event, MessageDirection.OUTBOUND, body, source, ()
                 )
                 message_id = message.id
             self._tell_customer(

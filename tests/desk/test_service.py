@@ -684,3 +684,20 @@ async def test_ensure_allowed_says_what_the_use_case_would(desk: Desk) -> None:
     await desk.confirm(who, ticket.number)
     with pytest.raises(IllegalTransition):
         await desk.ensure_allowed(who, ticket.number, Action.REOPEN)  # closed: a new request
+
+
+async def test_edits_of_a_question_and_an_answer_follow_to_the_customer(
+    desk: Desk, sessions: SessionFactory
+) -> None:
+    ticket = await desk.create(await customer(desk), draft())
+    boris = await agent(desk)
+    await desk.ask_customer(boris, ticket.number, "Кто ваш провайдер?", source=MessageRef(-1, 7))
+    edited = await desk.edit_message(boris, MessageRef(-1, 7), "Кто ваш оператор связи?")
+    assert edited is not None and edited.text == "Кто ваш оператор связи?"
+    await desk.resolve(boris, ticket.number, "Сменили маршрут.", source=MessageRef(-1, 8))
+    await desk.edit_message(boris, MessageRef(-1, 8), "Сменили маршрут звонков.")
+    edits = [r for r in await outbox(sessions) if r.kind == "customer.reply_edited"]
+    assert [r.payload["text"] for r in edits] == [
+        "Кто ваш оператор связи?",
+        "Сменили маршрут звонков.",
+    ]
