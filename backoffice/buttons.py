@@ -28,9 +28,8 @@ from backoffice.cards import (
 from backoffice.common import alert, reporting, set_keyboard
 from backoffice.prompts import Purpose, ask_for_text
 from bot.html import to_plain
-from desk.errors import IllegalTransition, ValidationFailed
-from desk.lifecycle import allowed_actions, next_status
-from desk.model import Action, CloseReason, Status, format_number
+from desk.errors import ValidationFailed
+from desk.model import Action, CloseReason, format_number
 from desk.service import Actor, Desk
 from locales import Texts
 
@@ -80,31 +79,25 @@ async def card_button(
             await set_keyboard(query, card_keyboard(ticket, texts))
             await query.answer(texts("backoffice.answer.resolved"))
             return
-        ticket = await desk.ticket(actor, number)
         if action in PROMPTED:
             purpose, checked = PROMPTED[action]
             # Not worth a prompt if the answer would be refused anyway.
-            next_status(checked, Status(ticket.status))
+            ticket = await desk.ensure_allowed(actor, number, checked)
             await ask_for_text(query, purpose, ticket, texts, fsm_storage, bot)
             return
         if action is CardAction.ASSIGN:
-            _check(Action.ASSIGN, ticket.status)
+            ticket = await desk.ensure_allowed(actor, number, Action.ASSIGN)
             markup = agents_keyboard(ticket, await desk.agents(actor), texts)
         elif action is CardAction.PRIORITY:
-            _check(Action.SET_PRIORITY, ticket.status)
+            ticket = await desk.ensure_allowed(actor, number, Action.SET_PRIORITY)
             markup = priority_keyboard(ticket, texts)
         elif action is CardAction.CLOSE:
-            _check(Action.CLOSE, ticket.status)
+            ticket = await desk.ensure_allowed(actor, number, Action.CLOSE)
             markup = close_keyboard(ticket, texts)
         else:
-            markup = card_keyboard(ticket, texts)
+            markup = card_keyboard(await desk.ticket(actor, number), texts)
         await set_keyboard(query, markup)
         await query.answer()
-
-
-def _check(action: Action, status: str) -> None:
-    if action not in allowed_actions(Status(status)):
-        raise IllegalTransition(action, Status(status))
 
 
 async def assign(
@@ -136,8 +129,7 @@ async def close(
 ) -> None:
     async with reporting(query, texts):
         if callback_data.reason is CloseReason.OTHER:
-            ticket = await desk.ticket(actor, callback_data.number)
-            _check(Action.CLOSE, ticket.status)
+            ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
             await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
             return
         ticket = await desk.close(actor, callback_data.number, callback_data.reason)
