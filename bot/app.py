@@ -37,6 +37,7 @@ from bot.middlewares import ActorMiddleware, DedupeMiddleware
 from bot.outbox import Deliverer, Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from bot.startup import BackofficeState, check_backoffice, connect
 from bot.version import __version__
 from desk.model import Audience
 from desk.service import Desk, DeskConfig
@@ -48,6 +49,7 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 READY = web.AppKey("ready", asyncio.Event)
+BACKOFFICE = web.AppKey("backoffice", BackofficeState)
 SESSIONS = web.AppKey("sessions", SessionFactory)
 MODE = web.AppKey("mode", str)
 
@@ -124,11 +126,16 @@ async def health(request: web.Request) -> web.Response:
         log.exception("health check: database unreachable")
         database = False
     ok = ready and database
+    backoffice = request.app[BACKOFFICE]
     body = {
         "status": "ok" if ok else "starting" if database else "database unreachable",
         "version": __version__,
         "mode": request.app[MODE],
+        # Reported, not fatal: customers are still served while agents fix the group.
+        "backoffice": {None: "unchecked", True: "ok", False: "unreachable"}[backoffice.reachable],
     }
+    if backoffice.reachable is False:
+        body["backoffice_problem"] = backoffice.problem
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -141,6 +148,7 @@ async def metrics(_request: web.Request) -> web.Response:
 def build_web_app(settings: Settings, sessions: SessionFactory) -> web.Application:
     app = web.Application()
     app[READY] = asyncio.Event()
+    app[BACKOFFICE] = BackofficeState(settings.backoffice_chat_id)
     app[SESSIONS] = sessions
     app[MODE] = "webhook" if settings.webhook_mode else "polling"
     app.router.add_get("/health", health)
@@ -189,9 +197,10 @@ async def serve(settings: Settings) -> int:
 
     polling: asyncio.Task[None] | None = None
     try:
-        me = await bot.get_me()
+        me = await connect(bot, settings.telegram_api_url, within=settings.startup_retry_seconds)
         log.info("bot @%s (%s) in %s mode", me.username, me.id, app[MODE])
-        await set_commands(bot, settings.backoffice_chat_id)
+        reachable = await check_backoffice(bot, app[BACKOFFICE])
+        await set_commands(bot, settings.backoffice_chat_id if reachable else None)
         allowed = dispatcher.resolve_used_update_types()
         if settings.webhook_mode:
             await dispatcher.emit_startup(bot=bot)

@@ -49,5 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     assert isinstance(settings, Settings)
     from bot.app import serve
+    from bot.startup import StartupError
 
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except StartupError as error:
+        print(f"ctv-desk: cannot start: {error}", file=sys.stderr)
+        return error.exit_code

@@ -59,6 +59,7 @@ class Settings(StorageSettings):
     auto_close_business_days: int = Field(5, ge=1, le=60)
     default_locale: Literal["ru", "en"] = "ru"
     scheduler_interval: float = Field(60.0, gt=0, le=3600)
+    startup_retry_seconds: float = Field(60.0, ge=0, le=3600)
 
     @field_validator("bot_token")
     @classmethod

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from storage.db import create_engine
@@ -36,9 +38,14 @@ def _upgrade(connection: Connection, url: str, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+def head_revision() -> str:
+    """The newest migration the code carries."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
 
+
+async def current_revision(url: str) -> str | None:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:

@@ -16,8 +16,9 @@ branch_labels = None
 depends_on = None
 
 # (code, name, business days only, default) and per priority P1..P4:
-# (first response, resolution) in support-hours minutes. The basic tariff's
-# clock stops on weekends and holidays; the others run every day (R7, R9).
+# (first response, resolution) in support-hours minutes. As first seeded, the
+# basic tariff's clock stopped on weekends and holidays; 0003 makes it run every
+# day like the others (R7, R9).
 TARIFFS = [
     ("basic", "Базовый", True, True, [(120, 960), (240, 1920), (480, 4800), (960, 9600)]),
     ("standard", "Стандарт", False, False, [(60, 480), (120, 960), (240, 2880), (480, 4800)]),
