@@ -62,13 +62,11 @@ async def disagree(
     await _reply(query, texts("ask.reason", number=format_number(ticket.number)))
 
 
-async def reason_given(
-    message: Message, desk: Desk, actor: Actor, texts: Texts, state: FSMContext
-) -> None:
+async def reason_given(message: Message, desk: Desk, actor: Actor, state: FSMContext) -> None:
     number = int((await state.get_data())["number"])
     await desk.reopen(actor, number, message.text or "")
     await state.clear()
-    await message.answer(texts("done.reopened"))
+    # No answer here: the outbox's "back in work, reason: …" follows at commit and says it.
 
 
 async def reason_not_text(message: Message, texts: Texts) -> None:

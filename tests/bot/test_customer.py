@@ -124,6 +124,14 @@ async def test_not_solved_asks_the_reason_and_reopens(harness: Harness) -> None:
     assert (await harness.desk.ticket(actor, number)).status == Status.RESOLVED
     await harness.people.send(person, "Звонки всё ещё теряются")
     await harness.people.wait_for_message(person, contains("снова в работе"), after=asked)
+    await harness.settle()
+    # One message says it, not two.
+    after_reason = [
+        m for m in harness.people.bot_messages(person) if m.message_id > asked.message_id
+    ]
+    assert [m.text for m in after_reason] == [
+        f"🔄 Заявка CTV-{number} снова в работе. Причина: Звонки всё ещё теряются"
+    ]
     ticket = await harness.desk.ticket(actor, number)
     assert ticket.status == Status.IN_PROGRESS and ticket.reopen_count == 1
     assert (await harness.desk.history(actor, number))[-1].comment == "Звонки всё ещё теряются"
