@@ -1,0 +1,101 @@
+"""Updates queue, never fail: per-chat order, a bound on work at once, a drain on stop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.types import Chat, Message, Update, User
+
+from tgkit.flow import Closing, FlowDispatcher, UpdateFlow
+
+
+def update(update_id: int, chat_id: int, text: str = "hi") -> Update:
+    user = User(id=chat_id, is_bot=False, first_name="Ann")
+    message = Message(
+        message_id=update_id,
+        date=datetime.now(UTC),
+        chat=Chat(id=chat_id, type="private"),
+        from_user=user,
+        text=text,
+    )
+    return Update(update_id=update_id, message=message)
+
+
+class Recorder:
+    def __init__(self, pause: float = 0.01) -> None:
+        self.pause = pause
+        self.order: list[tuple[int, int]] = []
+        self.running: dict[int, int] = {}
+        self.max_total = 0
+        self.max_per_chat = 0
+        self.total = 0
+
+    async def handle(self, message: Message) -> None:
+        chat = message.chat.id
+        self.total += 1
+        self.running[chat] = self.running.get(chat, 0) + 1
+        self.max_total = max(self.max_total, self.total)
+        self.max_per_chat = max(self.max_per_chat, self.running[chat])
+        await asyncio.sleep(self.pause)
+        self.order.append((chat, message.message_id))
+        self.running[chat] -= 1
+        self.total -= 1
+
+
+def dispatcher(limit: int, recorder: Recorder) -> FlowDispatcher:
+    dp = FlowDispatcher(flow=UpdateFlow(limit))
+    dp.message.register(recorder.handle)
+    return dp
+
+
+@pytest.fixture
+async def bot() -> Any:
+    bot = Bot("123456:flow-test")  # never calls Telegram: the handler only records
+    yield bot
+    await bot.session.close()
+
+
+async def test_one_chat_is_handled_in_arrival_order_one_at_a_time(bot: Bot) -> None:
+    recorder = Recorder()
+    dp = dispatcher(8, recorder)
+    await asyncio.gather(*(dp.feed_update(bot, update(i, 42)) for i in range(1, 31)))
+    assert recorder.order == [(42, i) for i in range(1, 31)]
+    assert recorder.max_per_chat == 1
+
+
+async def test_chats_run_in_parallel_within_the_limit(bot: Bot) -> None:
+    recorder = Recorder(pause=0.05)
+    dp = dispatcher(5, recorder)
+    updates = [update(i, 1000 + i % 20) for i in range(1, 101)]
+    await asyncio.gather(*(dp.feed_update(bot, u) for u in updates))
+    assert len(recorder.order) == 100
+    assert recorder.max_total == 5  # parallel, but never more than the limit
+    for chat in range(1000, 1020):
+        ids = [i for c, i in recorder.order if c == chat]
+        assert ids == sorted(ids)
+    assert dp.flow.active == 0
+
+
+async def test_close_drains_in_flight_and_refuses_new_updates(bot: Bot) -> None:
+    recorder = Recorder(pause=0.2)
+    dp = dispatcher(2, recorder)
+    started = [asyncio.create_task(dp.feed_update(bot, update(i, 7 + i))) for i in range(1, 5)]
+    await asyncio.sleep(0.05)
+    assert await dp.flow.close(within=5)
+    await asyncio.gather(*started)
+    assert len(recorder.order) == 4  # everything accepted before the stop was finished
+    with pytest.raises(Closing):
+        await dp.feed_update(bot, update(99, 1))
+
+
+async def test_close_gives_up_after_its_time(bot: Bot) -> None:
+    recorder = Recorder(pause=1.0)
+    dp = dispatcher(1, recorder)
+    task = asyncio.create_task(dp.feed_update(bot, update(1, 1)))
+    await asyncio.sleep(0.05)
+    assert not await dp.flow.close(within=0.1)
+    await task

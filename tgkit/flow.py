@@ -1,0 +1,154 @@
+"""How updates flow through one process: in order per chat, bounded in total, drained on stop.
+
+A burst of customers (an outage: a thousand people write at once) must queue,
+never fail. Three rules:
+
+- **One chat at a time.** A private chat's updates are handled one after the
+  other, in the order they arrived (aiogram-dialog and the FSM read and write
+  the chat's state; two of its updates at once would race). Different chats run
+  in parallel. The chat's turn is taken in ``Dispatcher.feed_update``, before
+  aiogram's own FSM middleware reads the state and before anything awaits, so
+  arrival order is kept: asyncio locks wake their waiters first come, first served.
+- **A bounded number at once.** At most ``limit`` updates are being handled;
+  the rest wait here, costing a coroutine each, not a database connection or a
+  Redis connection. The limit is sized against those pools (see ``bot.app``).
+- **Drained on stop.** :meth:`UpdateFlow.close` refuses new updates and waits
+  for the ones in flight, so SIGTERM loses nothing that was started.
+
+Across replicas the same chat may still reach two processes (webhook mode);
+aiogram's event isolation in Redis orders those (``dialogs.setup``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from prometheus_client import Gauge
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = Gauge("ctv_updates_in_flight", "Updates being handled now")
+WAITING = Gauge("ctv_updates_waiting", "Updates queued behind the limit or their chat")
+
+
+class Closing(Exception):
+    """The process is stopping and takes no new update (webhook mode answers 503)."""
+
+
+def chat_key(update: Update) -> int | None:
+    """Whose state the update touches: the chat, or the user for chat-less updates."""
+    event = update.event
+    chat = getattr(event, "chat", None)
+    if chat is None:
+        message = getattr(event, "message", None)
+        chat = getattr(message, "chat", None)
+    if chat is not None:
+        return int(chat.id)
+    user = getattr(event, "from_user", None)
+    return int(user.id) if user is not None else None
+
+
+class _ChatLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class UpdateFlow:
+    """Admission of updates into one process: per-chat order, a bound, a drain."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the limit of updates at once must be at least 1")
+        self._slots = asyncio.Semaphore(limit)
+        self._chats: dict[int, _ChatLock] = {}
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self.limit = limit
+
+    @property
+    def active(self) -> int:
+        """Updates accepted and not finished yet (waiting or being handled)."""
+        return self._active
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @contextlib.asynccontextmanager
+    async def admit(self, update: Update) -> AsyncIterator[None]:
+        if self._closing:
+            raise Closing(f"update {update.update_id} arrived while stopping")
+        key = chat_key(update)
+        self._active += 1
+        self._idle.clear()
+        WAITING.inc()
+        try:
+            async with self._chat(key), self._slots:
+                WAITING.dec()
+                IN_FLIGHT.inc()
+                try:
+                    yield
+                finally:
+                    IN_FLIGHT.dec()
+                    WAITING.inc()
+        finally:
+            WAITING.dec()
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def _chat(self, key: int | None) -> AsyncIterator[None]:
+        if key is None:
+            yield
+            return
+        entry = self._chats.get(key)
+        if entry is None:
+            entry = self._chats[key] = _ChatLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                # Nobody waits for this chat: forget it, so a million customers over a
+                # month do not leave a million locks behind.
+                del self._chats[key]
+
+    async def close(self, within: float) -> bool:
+        """Take no new update; wait up to ``within`` s for those accepted. True if all ended."""
+        self._closing = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            log.warning("stopping with %d update(s) still being handled", self._active)
+            return False
+        return True
+
+
+class FlowDispatcher(Dispatcher):
+    """A Dispatcher whose every update (polling or webhook) passes its :class:`UpdateFlow`.
+
+    ``feed_update`` is where both delivery modes meet; aiogram-dialog's own
+    background updates bypass it (they run inside a chat's turn already).
+    """
+
+    def __init__(self, *, flow: UpdateFlow, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flow = flow
+
+    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        async with self.flow.admit(update):
+            return await super().feed_update(bot, update, **kwargs)
