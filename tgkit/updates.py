@@ -1,0 +1,194 @@
+"""Every update gets an outcome: handled once, retried when the fault was passing, never lost.
+
+- **Seen once.** Telegram re-sends an update it thinks was lost (a webhook that
+  answered late, a poll whose offset was not confirmed before a restart). The
+  first sight of an ``update_id`` is recorded where it costs no database write:
+  in Redis (``SET NX`` with a two-day expiry, shared by replicas) or, without
+  Redis, in the process's memory. The desk's own changes carry the update id as
+  an idempotency key in their transaction, so a change is never applied twice
+  even across a crash (``desk.change``); an update that changes nothing writes
+  nothing.
+- **A failure forgets the sighting**, so a redelivery handles the update again.
+- **Passing faults are retried.** A lost Redis or database connection, or a pool
+  that stayed full too long, retries the whole update with backoff, but only
+  while nothing of it was committed: once the desk committed a change, running
+  the update again could repeat what the customer already caused, so the error
+  goes on to the error handler, which answers politely ("please send it again";
+  the draft in the FSM storage is kept).
+
+Telegram's own errors are not retried here: the request middleware
+(``tgkit.retry``) already retried the call that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from prometheus_client import Counter, Histogram
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+UPDATES = Counter("ctv_updates_total", "Telegram updates received", ["outcome"])
+UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update")
+
+SEEN_FOR_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
+MEMORY_SEEN = 200_000
+ATTEMPTS = 3
+FIRST_BACKOFF = 0.5
+
+
+class SeenUpdates(Protocol):
+    async def first_sight(self, update_id: int) -> bool:
+        """Record ``update_id``; False when it was recorded before."""
+
+    async def forget(self, update_id: int) -> None:
+        """Let the update be handled again (its handling failed)."""
+
+
+class MemorySeen:
+    """One process without Redis: the newest ``size`` ids, oldest forgotten first."""
+
+    def __init__(self, size: int = MEMORY_SEEN) -> None:
+        self._ids: OrderedDict[int, None] = OrderedDict()
+        self._size = size
+
+    async def first_sight(self, update_id: int) -> bool:
+        if update_id in self._ids:
+            return False
+        self._ids[update_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
+
+    async def forget(self, update_id: int) -> None:
+        self._ids.pop(update_id, None)
+
+
+class RedisSeen:
+    """Shared by every replica behind the same webhook."""
+
+    def __init__(self, redis: Redis, prefix: str = "ctv:update:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def first_sight(self, update_id: int) -> bool:
+        key = f"{self._prefix}{update_id}"
+        stored = await self._redis.set(key, 1, nx=True, ex=SEEN_FOR_SECONDS)
+        return bool(stored)
+
+    async def forget(self, update_id: int) -> None:
+        await self._redis.delete(f"{self._prefix}{update_id}")
+
+
+@dataclass
+class UpdateEffects:
+    """What the update being handled has made durable so far."""
+
+    update_id: int
+    commits: int = 0
+
+
+current_update: ContextVar[UpdateEffects | None] = ContextVar("current_update", default=None)
+
+
+def note_commit() -> None:
+    """Called by the desk after each commit (``Desk.commit_listeners``)."""
+    effects = current_update.get()
+    if effects is not None:
+        effects.commits += 1
+
+
+def update_idempotency_key() -> str | None:
+    """The key the desk stores with a change made for the update being handled."""
+    effects = current_update.get()
+    return f"tg:{effects.update_id}" if effects is not None else None
+
+
+def transient(error: BaseException) -> bool:
+    """A fault of the connection, not of the update: worth one more try."""
+    if isinstance(error, RedisConnectionError | RedisTimeoutError | PoolTimeout | OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+class UpdateGuard(BaseMiddleware):
+    """Outer middleware on ``dispatcher.update``: dedupe, retry, outcome."""
+
+    def __init__(
+        self, seen: SeenUpdates, *, attempts: int = ATTEMPTS, backoff: float = FIRST_BACKOFF
+    ) -> None:
+        self._seen = seen
+        self._attempts = attempts
+        self._backoff = backoff
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        if event.update_id <= 0:
+            # Not from Telegram: aiogram-dialog's background updates carry id 0.
+            return await handler(event, data)
+        if not await self._seen.first_sight(event.update_id):
+            UPDATES.labels("duplicate").inc()
+            log.info("update %s already handled; skipped", event.update_id)
+            return None
+        effects = UpdateEffects(event.update_id)
+        token = current_update.set(effects)
+        started = time.perf_counter()
+        try:
+            result = await self._handle(handler, event, data, effects)
+        except BaseException:
+            UPDATES.labels("error").inc()
+            await self._forget(event.update_id)
+            raise
+        finally:
+            current_update.reset(token)
+        UPDATES.labels("ok").inc()
+        UPDATE_SECONDS.observe(time.perf_counter() - started)
+        return result
+
+    async def _handle(
+        self, handler: Handler, event: Update, data: dict[str, Any], effects: UpdateEffects
+    ) -> Any:
+        attempt = 1
+        while True:
+            try:
+                # A fresh copy: inner middlewares add their keys to the dict they get.
+                return await handler(event, dict(data))
+            except Exception as error:
+                if attempt >= self._attempts or effects.commits or not transient(error):
+                    raise
+                delay = self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+                UPDATES.labels("retried").inc()
+                log.warning(
+                    "update %s failed (%s: %s); attempt %d of %d in %.1fs",
+                    event.update_id,
+                    type(error).__name__,
+                    " ".join(str(error).split())[:200],
+                    attempt + 1,
+                    self._attempts,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _forget(self, update_id: int) -> None:
+        try:
+            await self._seen.forget(update_id)
+        except Exception:  # the update already failed; this only delays its redelivery
+            log.warning("could not forget update %s", update_id, exc_info=True)
