@@ -29,7 +29,7 @@ from desk.service import Desk, DeskConfig, NewTicket
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Outbox
-from tests.emulator.pytest_fixtures import run_emulator
+from tgemulator import run_emulator
 
 BACKOFFICE = -1001000000001
 

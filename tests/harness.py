@@ -22,8 +22,7 @@ from bot.settings import Settings
 from desk.service import Desk
 from storage.db import SessionFactory
 from tests.conftest import BACKOFFICE_CHAT_ID, Clock
-from tests.emulator import Chat, People, User, World
-from tests.emulator.pytest_fixtures import RunningEmulator
+from tgemulator import Chat, People, RunningEmulator, User, World
 
 LINK_SECRET = "cabinet-shared-secret"
 

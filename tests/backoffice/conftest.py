@@ -34,8 +34,8 @@ from storage import repository as repo
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
 from tests.conftest import BACKOFFICE_CHAT_ID, Clock
-from tests.emulator import Chat, StoredMessage, User, make_image
-from tests.emulator.pytest_fixtures import RunningEmulator, emulator
+from tgemulator import Chat, RunningEmulator, StoredMessage, User, make_image
+from tgemulator.pytest_plugin import emulator
 
 __all__ = ["Office", "emulator", "office"]
 

@@ -39,7 +39,7 @@ from desk.lifecycle import allowed_actions
 from desk.model import Action, Priority, Status
 from locales import LOCALES, Texts
 from storage.models import Agent, Customer, Organisation, Tariff, Ticket, TicketEvent
-from tests.emulator.tghtml import parse_html
+from tgemulator.tghtml import parse_html
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from desk.model import Priority, Status
 from desk.service import AttachmentIn, MessageRef
 from tests.backoffice.conftest import Office
-from tests.emulator import button_texts, make_image
+from tgemulator import button_texts, make_image
 
 
 async def test_new_request_gets_its_card(office: Office) -> None:

@@ -1,4 +1,4 @@
-from tests.emulator.pytest_fixtures import emulator
 from tests.harness import harness
+from tgemulator.pytest_plugin import emulator
 
 __all__ = ["emulator", "harness"]

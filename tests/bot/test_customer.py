@@ -10,8 +10,8 @@ from bot.callbacks import TicketAction, TicketCallback
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
 from storage import repository as repo
-from tests.emulator import StoredMessage, User, make_image
 from tests.harness import Harness
+from tgemulator import StoredMessage, User, make_image
 
 MSK = ZoneInfo("Europe/Moscow")
 AGENT = frozenset({Role.AGENT})

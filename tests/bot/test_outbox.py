@@ -8,8 +8,8 @@ from desk.model import Kind, Priority, Role
 from desk.service import Actor, NewTicket
 from storage import repository as repo
 from storage.models import Outbox
-from tests.emulator import FaultPlan, User
 from tests.harness import Harness
+from tgemulator import FaultPlan, User
 
 
 async def quiet_sender(h: Harness) -> OutboxSender:

@@ -285,7 +285,7 @@ async def customer(
 
 
 # The in-process desk against the Bot API emulator, for the over-the-wire test.
-from tests.emulator.pytest_fixtures import emulator  # noqa: E402
 from tests.harness import harness  # noqa: E402
+from tgemulator.pytest_plugin import emulator  # noqa: E402
 
 __all__ = ["emulator", "harness"]

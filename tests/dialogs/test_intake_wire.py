@@ -12,8 +12,8 @@ from sqlalchemy import select
 from locales import Texts
 from storage.models import Attachment, Ticket
 from tests.dialogs.images import jpeg_with_gps
-from tests.emulator import StoredMessage, make_image
 from tests.harness import Harness
+from tgemulator import StoredMessage, make_image
 
 RU = Texts("ru")
 

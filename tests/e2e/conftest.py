@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.emulator import Chat, People, User, World
-from tests.emulator.pytest_fixtures import RunningEmulator, emulator
+from tgemulator import Chat, People, RunningEmulator, User, World
+from tgemulator.pytest_plugin import emulator
 
 __all__ = ["DeskProcess", "backoffice_forum", "desk_process", "emulator", "start_desk"]
 

@@ -22,8 +22,7 @@ from PIL import Image
 
 from locales import Texts
 from tests.dialogs.images import jpeg_with_gps
-from tests.emulator import People, StoredMessage, User, make_image
-from tests.emulator.pytest_fixtures import RunningEmulator
+from tgemulator import People, RunningEmulator, StoredMessage, User, make_image
 
 from .conftest import DeskProcess, start_desk, stop_desk
 

@@ -213,7 +213,17 @@ class BotApi:
             found = world.private_chat(user)
         if found is None:
             raise bad_request("chat not found", violation=False)
+        if found.type != "private" and world.bot.id not in found.members:
+            # A group the bot was never in is invisible to it, as on Telegram.
+            raise bad_request("chat not found", violation=False)
         return found
+
+    def chat_with_bot(self, chat_id: Any) -> Chat:
+        """A chat the bot reads from: groups it left or was removed from look absent."""
+        chat = self.lookup_chat(chat_id)
+        if chat.type != "private" and not self.world.member(chat, self.world.bot.id).present:
+            raise bad_request("chat not found", violation=False)
+        return chat
 
     def thread_for_send(self, chat: Chat, params: Params) -> int | None:
         thread_id = params.get("message_thread_id")
@@ -742,7 +752,7 @@ class BotApi:
         return stored.to_api_file()
 
     async def get_chat(self, params: Params) -> dict[str, Any]:
-        chat = self.lookup_chat(params["chat_id"])
+        chat = self.chat_with_bot(params["chat_id"])
         data = chat.to_api()
         data.update(
             accent_color_id=0,
@@ -758,14 +768,14 @@ class BotApi:
         return data
 
     async def get_chat_member(self, params: Params) -> dict[str, Any]:
-        chat = self.lookup_chat(params["chat_id"])
+        chat = self.chat_with_bot(params["chat_id"])
         user_id = params["user_id"]
         if user_id not in self.world.users:
             raise bad_request("user not found", violation=False)
         return self.world.member_to_api(chat, self.world.member(chat, user_id))
 
     async def get_chat_administrators(self, params: Params) -> list[dict[str, Any]]:
-        chat = self.lookup_chat(params["chat_id"])
+        chat = self.chat_with_bot(params["chat_id"])
         if chat.type == "private":
             raise bad_request("there are no administrators in the private chat")
         return [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.schema import SCHEMA_ENV, SchemaMissingError, load_schema
-from tests.emulator.tghtml import HtmlParseError, parse_html, strip_text
+from tgemulator.schema import SCHEMA_ENV, SchemaMissingError, load_schema
+from tgemulator.tghtml import HtmlParseError, parse_html, strip_text
 
 
 def test_all_supported_tags() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.emulator import FaultPlan
-from tests.emulator.pytest_fixtures import RunningEmulator, run_emulator
+from tgemulator import FaultPlan, RunningEmulator, run_emulator
 
 from .conftest import ApiCaller
 
@@ -90,7 +89,7 @@ async def test_edits_count_too(emulator: RunningEmulator, api: ApiCaller) -> Non
 
 
 def outcome_sequence(seed: int, n: int = 40) -> list[str]:
-    from tests.emulator.limits import FaultInjector
+    from tgemulator.limits import FaultInjector
 
     injector = FaultInjector()
     injector.configure(FaultPlan(seed=seed, error_rate=0.2, drop_rate=0.1, delay_rate=0.2))

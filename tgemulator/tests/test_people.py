@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator import button_texts, make_image
-from tests.emulator.pytest_fixtures import RunningEmulator, assert_no_violations, run_emulator
+from tgemulator import RunningEmulator, button_texts, make_image, run_emulator
+from tgemulator.pytest_plugin import assert_no_violations
 
 from .conftest import ApiCaller
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulator.pytest_fixtures import RunningEmulator
+from tgemulator import RunningEmulator
 
 from .conftest import ApiCaller
 from .test_aiogram import free_port

@@ -1,11 +1,13 @@
-"""An in-process Telegram Bot API emulator for tests (see README in the package docstring).
+"""An in-process Telegram Bot API emulator for tests.
 
-Start it with `EmulatorServer(...).start()` or the `emulator` pytest fixture
-(tests/emulator/pytest_fixtures.py); act as people with `People`.
+Start it with `run_emulator()` / `EmulatorServer(...).start()`, the `emulator` pytest
+fixture (tgemulator/pytest_plugin.py) or alone with `python -m tgemulator`; act as people
+with `People`. Every call is checked against the Bot API schema in tgemulator/schema/.
 """
 
 from .client import CallbackPress, People, button_texts, command_entities, make_image
 from .limits import Clock, FaultPlan, RateLimits
+from .running import RunningEmulator, run_emulator
 from .schema import SchemaMissingError, load_schema
 from .server import EmulatorServer
 from .state import (
@@ -27,6 +29,7 @@ __all__ = [
     "FaultPlan",
     "People",
     "RateLimits",
+    "RunningEmulator",
     "SchemaMissingError",
     "StoredMessage",
     "Topic",
@@ -37,4 +40,5 @@ __all__ = [
     "command_entities",
     "load_schema",
     "make_image",
+    "run_emulator",
 ]

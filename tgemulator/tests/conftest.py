@@ -6,7 +6,8 @@ from typing import Any
 import aiohttp
 import pytest_asyncio
 
-from tests.emulator.pytest_fixtures import RunningEmulator, emulator
+from tgemulator import RunningEmulator
+from tgemulator.pytest_plugin import emulator
 
 __all__ = ["emulator"]
 

@@ -1,4 +1,4 @@
-"""pytest fixtures: import them into a conftest (`from tests.emulator.pytest_fixtures import *`)."""
+"""A started emulator as tests and benchmarks hold it; free of pytest so tools can use it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-
-import pytest
-import pytest_asyncio
 
 from .client import People
 from .server import EmulatorServer
@@ -48,6 +45,14 @@ class RunningEmulator:
         """Opt out of the zero-violations check at teardown."""
         self.violations_allowed = True
 
+    def violations_report(self) -> str | None:
+        """What the bot did wrong, or None when nothing (or violations are allowed)."""
+        violations = self.world.violations
+        if self.violations_allowed or not violations:
+            return None
+        listed = "\n  ".join(str(v) for v in violations)
+        return f"the bot broke Telegram's rules {len(violations)} time(s):\n  {listed}"
+
 
 @asynccontextmanager
 async def run_emulator(
@@ -61,22 +66,4 @@ async def run_emulator(
         await server.stop()
 
 
-def assert_no_violations(running: RunningEmulator) -> None:
-    if running.violations_allowed or not running.world.violations:
-        return
-    listed = "\n  ".join(str(v) for v in running.world.violations)
-    pytest.fail(
-        f"the bot broke Telegram's rules {len(running.world.violations)} time(s):\n  {listed}",
-        pytrace=False,
-    )
-
-
-@pytest_asyncio.fixture
-async def emulator() -> AsyncIterator[RunningEmulator]:
-    """A Telegram emulator on a free 127.0.0.1 port; fails the test on any violation."""
-    async with run_emulator() as running:
-        yield running
-    assert_no_violations(running)
-
-
-__all__ = ["RunningEmulator", "assert_no_violations", "emulator", "run_emulator"]
+__all__ = ["RunningEmulator", "run_emulator"]

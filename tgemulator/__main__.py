@@ -1,4 +1,4 @@
-"""Run the emulator alone: python -m tests.emulator --host 127.0.0.1 --port 8081."""
+"""Run the emulator alone: python -m tgemulator --host 127.0.0.1 --port 8081."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .state import DEFAULT_TOKEN, World
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tgemulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=DEFAULT_TOKEN)

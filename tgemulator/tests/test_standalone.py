@@ -1,4 +1,4 @@
-"""`python -m tests.emulator` alone, driven through its control API."""
+"""`python -m tgemulator` alone, driven through its control API."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def test_refuses_other_hosts() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.emulator",
+        "tgemulator",
         "--host",
         "0.0.0.0",
         cwd=REPO_ROOT,
@@ -40,7 +40,7 @@ async def standalone() -> AsyncIterator[str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.emulator",
+        "tgemulator",
         "--port",
         str(port),
         cwd=REPO_ROOT,

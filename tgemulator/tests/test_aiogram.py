@@ -26,8 +26,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from tests.emulator import make_image
-from tests.emulator.pytest_fixtures import RunningEmulator
+from tgemulator import RunningEmulator, make_image
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Bot API contract, read from the machine-readable schema shared with the project.
+"""The Bot API contract, read from the machine-readable schema shipped in this package.
 
 The emulator checks every call against it (parameters, their types, nested objects) and
 checks its own answers against it too, so both sides stay honest about the real API.
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_ENV = "TELEGRAM_SCHEMA_PATH"
+SCHEMA_FILE = "bot-api-10.1.json"
 PRIMITIVES = frozenset({"Integer", "String", "Boolean", "Float", "InputFile"})
 # "always "x"" / "must be x" in a field description marks the discriminator of a subtype.
 _DISCRIMINATOR_RE = re.compile(r'(?:must be|always) "?([a-z_]+)"?')
@@ -27,13 +28,16 @@ NEWER_REQUIRED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+def packaged_schema_path() -> Path:
+    """The schema file that ships beside this module (see README.md in this folder)."""
+    return Path(__file__).resolve().with_name(SCHEMA_FILE)
+
+
 def default_schema_path() -> Path:
     override = os.environ.get(SCHEMA_ENV)
     if override:
         return Path(override)
-    # CI clones the repository next to a copy of shared/, so look beside the repo root.
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "telegram" / "bot-api-10.1.json"
+    return packaged_schema_path()
 
 
 class SchemaMissingError(RuntimeError):
@@ -259,8 +263,8 @@ def load_schema(path: str | None = None) -> Schema:
     schema_path = Path(path) if path else default_schema_path()
     if not schema_path.is_file():
         raise SchemaMissingError(
-            f"Telegram Bot API schema not found at {schema_path}. It is expected at "
-            f"<repo root>/../shared/telegram/bot-api-10.1.json; set {SCHEMA_ENV} to its path."
+            f"Telegram Bot API schema not found at {schema_path}. It ships in the tgemulator "
+            f"package as schema/{SCHEMA_FILE}; {SCHEMA_ENV}, when set, overrides it."
         )
     raw = json.loads(schema_path.read_text(encoding="utf-8"))
     methods = {

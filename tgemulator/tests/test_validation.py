@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.emulator.pytest_fixtures import RunningEmulator
+from tgemulator import RunningEmulator
 
 from .conftest import ApiCaller
 
@@ -205,7 +205,7 @@ async def test_text_too_long_counts_after_entity_parsing(
 async def test_caption_too_long(
     emulator: RunningEmulator, api: ApiCaller, http: aiohttp.ClientSession, chat_id: int
 ) -> None:
-    from tests.emulator import make_image
+    from tgemulator import make_image
 
     form = aiohttp.FormData()
     form.add_field("chat_id", str(chat_id))
