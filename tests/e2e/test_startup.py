@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.emulator.pytest_fixtures import RunningEmulator
+from tgemulator import RunningEmulator
 
 from .conftest import REPO_ROOT, free_port, start_desk, stop_desk
 
@@ -62,10 +62,11 @@ async def test_unreachable_telegram_retries_then_exits_1(tmp_path: Path) -> None
 
 
 async def test_rejected_token_exits_2(emulator: RunningEmulator, tmp_path: Path) -> None:
-    emulator.violations_allowed = True  # the wrong token is the point of this test
     code, stderr = await run_desk(
         {"BOT_TOKEN": "123456:not-the-token", "TELEGRAM_API_URL": emulator.url}, tmp_path
     )
+    # The wrong token is the point of this test: that is the one violation.
+    assert {v.description for v in emulator.take_violations()} == {"Unauthorized"}
     assert code == 2
     assert stderr.strip().splitlines()[-1] == (
         "ctv-desk: cannot start: BOT_TOKEN was rejected by Telegram (401 Unauthorized); "
