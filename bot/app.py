@@ -12,7 +12,7 @@ import logging
 import signal
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -24,7 +24,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
 import backoffice
@@ -33,7 +33,7 @@ import backoffice.delivery
 import dialogs
 import handlers
 from bot import errors
-from bot.middlewares import ActorMiddleware, DedupeMiddleware
+from bot.middlewares import ActorMiddleware
 from bot.outbox import Deliverer, Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -45,6 +45,8 @@ from handlers import notifications
 from locales import LOCALES, Texts
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
+from tgkit.flow import FlowDispatcher, UpdateFlow
+from tgkit.updates import MemorySeen, RedisSeen, SeenUpdates, UpdateGuard, note_commit
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +56,56 @@ SESSIONS = web.AppKey("sessions", SessionFactory)
 MODE = web.AppKey("mode", str)
 
 
-def fsm_storage(settings: Settings) -> BaseStorage:
-    if settings.redis_url:
+# How long an update waits for a free Redis or database connection before it
+# counts as failed (and is retried): far longer than a burst takes to drain.
+POOL_TIMEOUT = 30
+# SIGTERM to exit must stay under 10 s (R10); in-flight updates get most of it.
+DRAIN_SECONDS = 6.0
+
+
+def redis_client(settings: Settings) -> Redis:
+    """One client per process, its pool sized to the updates handled at once.
+
+    redis-py's default pool raises "Too many connections" when it is empty; a
+    burst must queue instead, so the pool blocks for up to ``POOL_TIMEOUT``.
+    """
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        # Each update holds at most a couple of connections at once (state, lock).
+        max_connections=2 * settings.updates_at_once + 16,
+        timeout=POOL_TIMEOUT,
+    )
+    return Redis(connection_pool=pool)
+
+
+def fsm_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
+    if redis is not None:
         # with_destiny keeps aiogram-dialog's stacks apart from plain FSM state.
-        return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
-        )
+        return RedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
     return MemoryStorage()
 
 
+def database_pool(settings: Settings) -> dict[str, int]:
+    """Engine pool options: enough connections for the updates at once, then queue."""
+    if settings.database_url.startswith("sqlite"):
+        # One writer at a time anyway; the busy timeout queues writers.
+        return {}
+    size = min(settings.updates_at_once, 20)
+    return {"pool_size": size, "max_overflow": 10, "pool_timeout": POOL_TIMEOUT}
+
+
 def build_dispatcher(
-    settings: Settings, desk: Desk, sessions: SessionFactory, storage: BaseStorage
-) -> Dispatcher:
-    dispatcher = Dispatcher(storage=storage, settings=settings, desk=desk)
-    dispatcher.update.outer_middleware(DedupeMiddleware(sessions))
+    settings: Settings,
+    desk: Desk,
+    storage: BaseStorage,
+    seen: SeenUpdates | None = None,
+) -> FlowDispatcher:
+    dispatcher = FlowDispatcher(
+        flow=UpdateFlow(settings.updates_at_once), storage=storage, settings=settings, desk=desk
+    )
+    dispatcher.update.outer_middleware(UpdateGuard(seen or MemorySeen()))
+    # A desk commit makes an update unsafe to run again (tgkit.updates).
+    desk.outbox_listeners.append(note_commit)
     actor = ActorMiddleware(desk, settings)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
@@ -145,6 +183,28 @@ async def metrics(_request: web.Request) -> web.Response:
     return response
 
 
+class WebhookHandler(SimpleRequestHandler):
+    """Answers 503 while stopping, so Telegram re-sends the update (to another replica)."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        dispatcher = self.dispatcher
+        if isinstance(dispatcher, FlowDispatcher) and dispatcher.flow.closing:
+            return web.Response(status=503, text="stopping")
+        return await super().handle(request)
+
+
+async def confirm_offset(bot: Bot, last_update_id: int) -> None:
+    """Tell Telegram every update up to ``last_update_id`` was handled.
+
+    aiogram confirms a batch with its next getUpdates, which a stopping process
+    never sends: without this, the next start would get the last batch again.
+    """
+    try:
+        await bot.get_updates(offset=last_update_id + 1, limit=1, timeout=0)
+    except Exception:  # the updates' dedupe keeps a redelivery harmless anyway
+        log.warning("could not confirm handled updates to Telegram", exc_info=True)
+
+
 def build_web_app(settings: Settings, sessions: SessionFactory) -> web.Application:
     app = web.Application()
     app[READY] = asyncio.Event()
@@ -158,7 +218,7 @@ def build_web_app(settings: Settings, sessions: SessionFactory) -> web.Applicati
 
 async def serve(settings: Settings) -> int:
     await upgrade(settings.database_url)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **database_pool(settings))
     sessions = create_session_factory(engine)
     desk = Desk(
         sessions,
@@ -168,14 +228,15 @@ async def serve(settings: Settings) -> int:
             auto_close_business_days=settings.auto_close_business_days,
         ),
     )
-    storage = fsm_storage(settings)
-    dispatcher = build_dispatcher(settings, desk, sessions, storage)
+    redis = redis_client(settings) if settings.redis_url else None
+    storage = fsm_storage(settings, redis)
+    seen: SeenUpdates = RedisSeen(redis) if redis is not None else MemorySeen()
+    dispatcher = build_dispatcher(settings, desk, storage, seen)
     bot = build_bot(settings)
     app = build_web_app(settings, sessions)
     sender = OutboxSender(
         Delivery(bot, sessions, desk, default_locale=settings.default_locale), deliverers()
     )
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
     )
@@ -188,7 +249,7 @@ async def serve(settings: Settings) -> int:
     if settings.webhook_mode:
         secret = settings.webhook_secret.get_secret_value() or None
         path = urlsplit(settings.webhook_url).path or "/webhook"
-        SimpleRequestHandler(dispatcher, bot, secret_token=secret).register(app, path=path)
+        WebhookHandler(dispatcher, bot, secret_token=secret).register(app, path=path)
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -222,19 +283,24 @@ async def serve(settings: Settings) -> int:
         await stop.wait()
         log.info("stopping")
     finally:
-        await scheduler.stop()
-        await sender.stop()
-        if redis is not None:
-            await redis.aclose()
+        # R10: updates replace containers, so a stop must lose nothing. First take no
+        # new update, then finish those in flight, then stop the background work.
         if polling is not None:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await polling
-        elif settings.webhook_mode:
+        drained = await dispatcher.flow.close(within=DRAIN_SECONDS)
+        if polling is not None and drained and dispatcher.flow.last_update_id:
+            await confirm_offset(bot, dispatcher.flow.last_update_id)
+        await scheduler.stop()
+        await sender.stop()
+        if settings.webhook_mode:
             await dispatcher.emit_shutdown(bot=bot)
         await runner.cleanup()
         await bot.session.close()
         await storage.close()
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
     return 0

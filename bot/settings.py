@@ -60,6 +60,7 @@ class Settings(StorageSettings):
     default_locale: Literal["ru", "en"] = "ru"
     scheduler_interval: float = Field(60.0, gt=0, le=3600)
     startup_retry_seconds: float = Field(60.0, ge=0, le=3600)
+    updates_at_once: int = Field(64, ge=1, le=10_000)
 
     @field_validator("bot_token")
     @classmethod

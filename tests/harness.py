@@ -74,7 +74,7 @@ async def harness(
         link_secret=LINK_SECRET,
     )
     bot = build_bot(settings)
-    dispatcher = build_dispatcher(settings, desk, sessions, MemoryStorage())
+    dispatcher = build_dispatcher(settings, desk, MemoryStorage())
     sender = OutboxSender(Delivery(bot, sessions, desk), deliverers(), clock=clock)
     scheduler = Scheduler(desk, interval=3600)
     polling = asyncio.create_task(

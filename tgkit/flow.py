@@ -12,8 +12,9 @@ never fail. Three rules:
 - **A bounded number at once.** At most ``limit`` updates are being handled;
   the rest wait here, costing a coroutine each, not a database connection or a
   Redis connection. The limit is sized against those pools (see ``bot.app``).
-- **Drained on stop.** :meth:`UpdateFlow.close` refuses new updates and waits
-  for the ones in flight, so SIGTERM loses nothing that was started.
+- **Drained on stop.** :meth:`UpdateFlow.close` marks the stop (the webhook
+  then answers 503, so Telegram re-sends elsewhere) and waits for the updates in
+  flight, so SIGTERM loses nothing that was started.
 
 Across replicas the same chat may still reach two processes (webhook mode);
 aiogram's event isolation in Redis orders those (``dialogs.setup``).
@@ -35,10 +36,6 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = Gauge("ctv_updates_in_flight", "Updates being handled now")
 WAITING = Gauge("ctv_updates_waiting", "Updates queued behind the limit or their chat")
-
-
-class Closing(Exception):
-    """The process is stopping and takes no new update (webhook mode answers 503)."""
 
 
 def chat_key(update: Update) -> int | None:
@@ -75,6 +72,7 @@ class UpdateFlow:
         self._idle.set()
         self._closing = False
         self.limit = limit
+        self.last_update_id = 0
 
     @property
     def active(self) -> int:
@@ -87,9 +85,11 @@ class UpdateFlow:
 
     @contextlib.asynccontextmanager
     async def admit(self, update: Update) -> AsyncIterator[None]:
-        if self._closing:
-            raise Closing(f"update {update.update_id} arrived while stopping")
+        """Wait for the update's turn. While stopping, updates still come in: the
+        ones a poll already fetched must be handled, since Telegram will not send
+        them again; the webhook refuses new ones before they get here."""
         key = chat_key(update)
+        self.last_update_id = max(self.last_update_id, update.update_id)
         self._active += 1
         self._idle.clear()
         WAITING.inc()
@@ -128,8 +128,10 @@ class UpdateFlow:
                 del self._chats[key]
 
     async def close(self, within: float) -> bool:
-        """Take no new update; wait up to ``within`` s for those accepted. True if all ended."""
+        """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended."""
         self._closing = True
+        # Tasks a last poll created may not have started yet: let them get in line.
+        await asyncio.sleep(0.05)
         try:
             await asyncio.wait_for(self._idle.wait(), within)
         except TimeoutError:

@@ -3,8 +3,9 @@
 - **Seen once.** Telegram re-sends an update it thinks was lost (a webhook that
   answered late, a poll whose offset was not confirmed before a restart). The
   first sight of an ``update_id`` is recorded where it costs no database write:
-  in Redis (``SET NX`` with a two-day expiry, shared by replicas) or, without
-  Redis, in the process's memory. The desk's own changes carry the update id as
+  in Redis (``SET NX``, shared by replicas: two minutes while it is handled, so
+  an update whose process died is handled again when re-sent, then two days) or,
+  without Redis, in the process's memory. The desk's own changes carry the update id as
   an idempotency key in their transaction, so a change is never applied twice
   even across a crash (``desk.change``); an update that changes nothing writes
   nothing.
@@ -49,6 +50,9 @@ UPDATES = Counter("ctv_updates_total", "Telegram updates received", ["outcome"])
 UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update")
 
 SEEN_FOR_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
+# While an update is being handled its mark is short-lived: if the process dies
+# mid-way, a redelivery after this long is handled again instead of skipped.
+IN_PROGRESS_SECONDS = 120
 MEMORY_SEEN = 200_000
 ATTEMPTS = 3
 FIRST_BACKOFF = 0.5
@@ -57,6 +61,9 @@ FIRST_BACKOFF = 0.5
 class SeenUpdates(Protocol):
     async def first_sight(self, update_id: int) -> bool:
         """Record ``update_id``; False when it was recorded before."""
+
+    async def done(self, update_id: int) -> None:
+        """The update was handled: keep its mark for as long as Telegram may resend it."""
 
     async def forget(self, update_id: int) -> None:
         """Let the update be handled again (its handling failed)."""
@@ -77,6 +84,9 @@ class MemorySeen:
             self._ids.popitem(last=False)
         return True
 
+    async def done(self, update_id: int) -> None:
+        return None  # a process's memory is already as long as it lives
+
     async def forget(self, update_id: int) -> None:
         self._ids.pop(update_id, None)
 
@@ -90,8 +100,11 @@ class RedisSeen:
 
     async def first_sight(self, update_id: int) -> bool:
         key = f"{self._prefix}{update_id}"
-        stored = await self._redis.set(key, 1, nx=True, ex=SEEN_FOR_SECONDS)
+        stored = await self._redis.set(key, 1, nx=True, ex=IN_PROGRESS_SECONDS)
         return bool(stored)
+
+    async def done(self, update_id: int) -> None:
+        await self._redis.expire(f"{self._prefix}{update_id}", SEEN_FOR_SECONDS)
 
     async def forget(self, update_id: int) -> None:
         await self._redis.delete(f"{self._prefix}{update_id}")
@@ -158,6 +171,7 @@ class UpdateGuard(BaseMiddleware):
             raise
         finally:
             current_update.reset(token)
+        await self._seen.done(event.update_id)
         UPDATES.labels("ok").inc()
         UPDATE_SECONDS.observe(time.perf_counter() - started)
         return result

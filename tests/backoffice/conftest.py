@@ -189,7 +189,7 @@ async def office(
         session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
-    dispatcher = build_dispatcher(settings, desk, sessions, MemoryStorage())
+    dispatcher = build_dispatcher(settings, desk, MemoryStorage())
     sender = OutboxSender(
         Delivery(bot, sessions, desk),
         {Audience.BACKOFFICE: BackofficeDeliverer(), Audience.CUSTOMER: no_customer_delivery},

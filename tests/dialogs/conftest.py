@@ -261,7 +261,7 @@ def make_dispatcher(
             functools.partial(original, message_manager=messages, reminder=reminder),
         )
         try:
-            return build_dispatcher(settings, desk, sessions, storage)
+            return build_dispatcher(settings, desk, storage)
         finally:
             monkeypatch.setattr(dialogs, "setup", original)
 

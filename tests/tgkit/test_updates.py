@@ -1,0 +1,137 @@
+"""Each update handled once; a failure lets it be handled again; passing faults are retried."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.types import Chat, Message, Update, User
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tgkit.updates import (
+    IN_PROGRESS_SECONDS,
+    SEEN_FOR_SECONDS,
+    MemorySeen,
+    RedisSeen,
+    SeenUpdates,
+    UpdateGuard,
+    note_commit,
+)
+
+
+def update(update_id: int, text: str = "hi") -> Update:
+    message = Message(
+        message_id=update_id,
+        date=datetime.now(UTC),
+        chat=Chat(id=5, type="private"),
+        from_user=User(id=5, is_bot=False, first_name="Ann"),
+        text=text,
+    )
+    return Update(update_id=update_id, message=message)
+
+
+@pytest.fixture
+async def bot() -> AsyncIterator[Bot]:
+    bot = Bot("123456:guard-test")  # the handlers here never call Telegram
+    yield bot
+    await bot.session.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def seen(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[SeenUpdates]:
+    if request.param == "memory":
+        yield MemorySeen()
+        return
+    redis = Redis.from_url(redis_url)
+    yield RedisSeen(redis)
+    await redis.aclose()
+
+
+class Handler:
+    def __init__(self, failures: list[Exception] | None = None, commit_first: bool = False) -> None:
+        self.failures = failures or []
+        self.commit_first = commit_first
+        self.calls: list[str] = []
+
+    async def handle(self, message: Message) -> None:
+        self.calls.append(message.text or "")
+        if self.commit_first:
+            note_commit()  # as the desk does after a commit
+        if self.failures:
+            raise self.failures.pop(0)
+
+
+def dispatcher(seen: SeenUpdates, handler: Handler) -> Dispatcher:
+    dp = Dispatcher()
+    dp.update.outer_middleware(UpdateGuard(seen, backoff=0.01))
+    dp.message.register(handler.handle)
+    return dp
+
+
+async def test_a_resent_update_is_handled_once(bot: Bot, seen: SeenUpdates) -> None:
+    handler = Handler()
+    dp = dispatcher(seen, handler)
+    await dp.feed_update(bot, update(1001))
+    await dp.feed_update(bot, update(1001))
+    await dp.feed_update(bot, update(1002))
+    assert handler.calls == ["hi", "hi"]
+
+
+async def test_a_failed_update_is_handled_again_when_resent(bot: Bot, seen: SeenUpdates) -> None:
+    handler = Handler(failures=[ValueError("a bug")])
+    dp = dispatcher(seen, handler)
+    with pytest.raises(ValueError):
+        await dp.feed_update(bot, update(2001))
+    assert handler.calls == ["hi"]  # a bug is not retried on the spot
+    await dp.feed_update(bot, update(2001))
+    assert handler.calls == ["hi", "hi"]
+
+
+async def test_a_lost_connection_is_retried_while_nothing_was_committed(
+    bot: Bot, seen: SeenUpdates
+) -> None:
+    handler = Handler(failures=[RedisConnectionError("reset"), RedisConnectionError("reset")])
+    dp = dispatcher(seen, handler)
+    await dp.feed_update(bot, update(3001))
+    assert handler.calls == ["hi"] * 3
+
+
+async def test_no_retry_once_the_desk_committed(bot: Bot, seen: SeenUpdates) -> None:
+    handler = Handler(failures=[RedisConnectionError("reset")], commit_first=True)
+    dp = dispatcher(seen, handler)
+    with pytest.raises(RedisConnectionError):
+        await dp.feed_update(bot, update(4001))
+    assert handler.calls == ["hi"]
+
+
+async def test_retries_are_bounded(bot: Bot, seen: SeenUpdates) -> None:
+    handler = Handler(failures=[RedisConnectionError("down")] * 5)
+    dp = dispatcher(seen, handler)
+    with pytest.raises(RedisConnectionError):
+        await dp.feed_update(bot, update(5001))
+    assert len(handler.calls) == 3
+
+
+async def test_redis_marks_are_short_while_handled_then_long(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        seen = RedisSeen(redis)
+        assert await seen.first_sight(6001)
+        assert not await seen.first_sight(6001)
+        assert 0 < await redis.ttl("ctv:update:6001") <= IN_PROGRESS_SECONDS
+        await seen.done(6001)
+        assert await redis.ttl("ctv:update:6001") > SEEN_FOR_SECONDS - 60
+        await seen.forget(6001)
+        assert await seen.first_sight(6001)
+    finally:
+        await redis.aclose()
+
+
+async def test_memory_keeps_the_newest_ids() -> None:
+    seen = MemorySeen(size=2)
+    for update_id in (1, 2, 3):
+        await seen.first_sight(update_id)
+    assert [await seen.first_sight(i) for i in (2, 3, 1)] == [False, False, True]
