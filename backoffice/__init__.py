@@ -7,11 +7,11 @@ from aiogram.types import TelegramObject
 
 from backoffice import buttons, commands, prompts, relay
 from backoffice.access import InBackoffice, Stranger
-from bot.settings import Settings
 from desk.service import Desk
+from tgkit.config import ChatSettings
 
 
-def router(desk: Desk, settings: Settings) -> Router:
+def router(desk: Desk, settings: ChatSettings) -> Router:
     """Every backoffice handler, behind one filter: the event is in the agents' group."""
     parent = Router(name=__name__)
     in_backoffice = InBackoffice(desk, settings)

@@ -18,10 +18,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.settings import Settings
 from desk.model import Role
 from desk.service import Actor, Desk
 from locales import Texts
+from tgkit.config import ChatSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Membership:
 
 
 async def staff_roles(
-    settings: Settings, membership: Membership, bot: Bot, user: User
+    settings: ChatSettings, membership: Membership, bot: Bot, user: User
 ) -> frozenset[Role]:
     roles = set()
     if user.id in settings.agent_ids:
@@ -87,7 +87,7 @@ class InBackoffice(Filter):
     desk's language join the handler's data.
     """
 
-    def __init__(self, desk: Desk, settings: Settings) -> None:
+    def __init__(self, desk: Desk, settings: ChatSettings) -> None:
         self._desk = desk
         self._settings = settings
         self._membership = Membership()

@@ -27,11 +27,11 @@ from backoffice.cards import (
 )
 from backoffice.common import alert, reporting, set_keyboard
 from backoffice.prompts import Purpose, ask_for_text
-from bot.html import to_plain
 from desk.errors import ValidationFailed
 from desk.model import Action, CloseReason, format_number
 from desk.service import Actor, Desk
 from locales import Texts
+from tgkit.html import to_plain
 
 # Buttons that need a text first: the purpose of the prompt, and the action to check.
 PROMPTED = {

@@ -23,11 +23,11 @@ from backoffice.cards import (
     stats_text,
 )
 from backoffice.common import reporting, view
-from bot.settings import Settings
 from desk.model import parse_number
 from desk.service import Actor, Desk
 from locales import Texts
 from storage.models import Ticket
+from tgkit.config import ChatSettings
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -72,7 +72,7 @@ async def show_queue(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     scope = QueueScope.MINE if command.command == "mine" else QueueScope.ALL
     async with reporting(message, texts):
@@ -98,7 +98,7 @@ async def page_queue(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     async with reporting(query, texts):
         scope, offset = callback_data.scope, max(callback_data.offset, 0)
@@ -132,7 +132,7 @@ async def show_ticket(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     """Posts the card again (its buttons work like the original's)."""
     number = _number(command)
@@ -144,7 +144,9 @@ async def show_ticket(
         await _post_card(message, ticket, texts, settings)
 
 
-async def _post_card(message: Message, ticket: Ticket, texts: Texts, settings: Settings) -> None:
+async def _post_card(
+    message: Message, ticket: Ticket, texts: Texts, settings: ChatSettings
+) -> None:
     await message.answer(
         card_text(ticket, view(settings, texts)),
         reply_markup=card_keyboard(ticket, texts),
@@ -158,7 +160,7 @@ async def show_history(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     """R4: every action on the request, who did it and when (internal notes included)."""
     number = _number(command)
@@ -178,7 +180,7 @@ async def find(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     """/find CTV-n shows the card; /find @user or /find text lists matching open requests."""
     query = (command.args or "").strip()

@@ -12,17 +12,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from backoffice.callbacks import CardCallback
 from backoffice.cards import MAX_ALERT, View, fit_plain
-from bot.errors import message_for
-from bot.settings import Settings
 from desk.errors import DeskError, ValidationFailed
 from desk.service import Actor, Desk
 from locales import Texts
 from storage.models import Ticket
+from tgkit.config import ChatSettings
+from tgkit.errors import message_for
 
 log = logging.getLogger(__name__)
 
 
-def view(settings: Settings, texts: Texts) -> View:
+def view(settings: ChatSettings, texts: Texts) -> View:
     return View(texts, ZoneInfo(settings.timezone))
 
 
@@ -44,7 +44,7 @@ async def alert(query: CallbackQuery, text: str) -> None:
 async def reporting(event: CallbackQuery | Message, texts: Texts) -> AsyncIterator[None]:
     """A refusal of the desk becomes an alert (buttons) or a short reply (messages).
 
-    Handled here rather than by ``bot.errors``: that router sits before this
+    Handled here rather than by ``tgkit.errors``: that router sits before this
     one and knows nothing of the agents' group or its language.
     """
     try:

@@ -18,13 +18,13 @@ from aiogram.types import Message
 from backoffice.buttons import split_message
 from backoffice.callbacks import SplitCallback
 from backoffice.common import reporting, ticket_of
-from bot.albums import AlbumMiddleware
-from bot.attachments import attachments_of
 from desk.errors import DeskError
 from desk.lifecycle import may
 from desk.model import Action, format_number
 from desk.service import Actor, Desk, MessageRef
 from locales import Texts
+from tgkit.albums import AlbumMiddleware
+from tgkit.attachments import attachments_of
 
 log = logging.getLogger(__name__)
 

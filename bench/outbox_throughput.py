@@ -21,7 +21,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.app import build_bot, deliverers
-from bot.outbox import Delivery, OutboxSender
 from bot.settings import Settings
 from desk.calendar import BusinessCalendar, SupportHours
 from desk.model import Kind
@@ -30,6 +29,7 @@ from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Outbox
 from tests.emulator.pytest_fixtures import run_emulator
+from tgkit.outbox import Delivery, OutboxSender
 
 BACKOFFICE = -1001000000001
 

@@ -29,21 +29,19 @@ from sqlalchemy import text
 
 import backoffice
 import backoffice.commands
-import backoffice.delivery
 import dialogs
 import handlers
-from bot import errors
-from bot.middlewares import ActorMiddleware, DedupeMiddleware
-from bot.outbox import Deliverer, Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.version import __version__
-from desk.model import Audience
+from delivery import deliverers
 from desk.service import Desk, DeskConfig
-from handlers import notifications
 from locales import LOCALES, Texts
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
+from tgkit import errors
+from tgkit.middlewares import ActorMiddleware, DedupeMiddleware
+from tgkit.outbox import Delivery, OutboxSender
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +73,6 @@ def build_dispatcher(
     # After the plain handlers: aiogram-dialog's own routers come last.
     dialogs.setup(dispatcher)
     return dispatcher
-
-
-def deliverers() -> dict[Audience, Deliverer]:
-    return {
-        Audience.CUSTOMER: notifications.deliver,
-        Audience.BACKOFFICE: backoffice.delivery.deliver,
-    }
 
 
 def build_bot(settings: Settings) -> Bot:

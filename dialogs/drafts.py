@@ -42,8 +42,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from redis.asyncio import Redis
 
-from bot.callbacks import MenuAction, MenuCallback
 from locales import Texts
+from tgkit.callbacks import MenuAction, MenuCallback
 
 log = logging.getLogger(__name__)
 

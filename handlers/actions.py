@@ -12,15 +12,15 @@ from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.attachments import cleaned_attachments, rejection_text
-from bot.callbacks import TicketAction, TicketCallback
-from bot.html import to_plain
 from desk.images import ImageRejected
 from desk.model import Action, format_number
 from desk.service import Actor, AttachmentIn, Desk
 from handlers import keyboards
 from handlers.states import CustomerStates
 from locales import Texts
+from tgkit.attachments import cleaned_attachments, rejection_text
+from tgkit.callbacks import TicketAction, TicketCallback
+from tgkit.html import to_plain
 
 
 async def _reply(query: CallbackQuery, text: str, **kwargs: object) -> None:

@@ -8,11 +8,11 @@ from datetime import tzinfo
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import MenuAction, MenuCallback, MyPageCallback, TicketAction, TicketCallback
 from desk.lifecycle import allowed_actions
 from desk.model import Action, Status, format_number
 from locales import Texts
 from storage.models import Ticket
+from tgkit.callbacks import MenuAction, MenuCallback, MyPageCallback, TicketAction, TicketCallback
 
 
 def resolution(texts: Texts, number: int) -> InlineKeyboardMarkup:

@@ -16,7 +16,6 @@ from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.app import build_bot, build_dispatcher, deliverers
-from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from desk.service import Desk
@@ -24,6 +23,7 @@ from storage.db import SessionFactory
 from tests.conftest import BACKOFFICE_CHAT_ID, Clock
 from tests.emulator import Chat, People, User, World
 from tests.emulator.pytest_fixtures import RunningEmulator
+from tgkit.outbox import Delivery, OutboxSender
 
 LINK_SECRET = "cabinet-shared-secret"
 

@@ -6,12 +6,12 @@ import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import TicketAction, TicketCallback
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
 from storage import repository as repo
 from tests.emulator import StoredMessage, User, make_image
 from tests.harness import Harness
+from tgkit.callbacks import TicketAction, TicketCallback
 
 MSK = ZoneInfo("Europe/Moscow")
 AGENT = frozenset({Role.AGENT})

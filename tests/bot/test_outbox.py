@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.app import deliverers
-from bot.outbox import LEASE, Delivery, OutboxSender
 from desk.model import Kind, Priority, Role
 from desk.service import Actor, NewTicket
 from storage import repository as repo
 from storage.models import Outbox
 from tests.emulator import FaultPlan, User
 from tests.harness import Harness
+from tgkit.outbox import LEASE, Delivery, OutboxSender
 
 
 async def quiet_sender(h: Harness) -> OutboxSender:

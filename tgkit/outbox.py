@@ -3,7 +3,7 @@
 Rows are drained per chat in the order they were written (a customer never
 reads "closed" before "resolved"); across chats the row of the most urgent
 request goes first. A deliverer per audience turns a row into Bot API calls:
-``handlers.notifications`` for customers, ``backoffice.delivery`` for the
+``delivery.customer`` for customers, ``delivery.backoffice`` for the
 agents' group. The sender only knows how to schedule, retry and record.
 
 Failures:

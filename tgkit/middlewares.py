@@ -12,12 +12,12 @@ from aiogram.types import Chat, TelegramObject, Update, User
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import IntegrityError
 
-from bot.settings import Settings
 from desk.model import Role
 from desk.service import Desk
 from locales import Texts, pick_locale
 from storage.db import SessionFactory
 from storage.models import ProcessedUpdate
+from tgkit.config import ChatSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class ActorMiddleware(BaseMiddleware):
     (settings or group membership), and nobody in a group becomes a customer.
     """
 
-    def __init__(self, desk: Desk, settings: Settings) -> None:
+    def __init__(self, desk: Desk, settings: ChatSettings) -> None:
         self._desk = desk
         self._settings = settings
 
