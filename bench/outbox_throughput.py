@@ -20,8 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.app import build_bot, deliverers
+from bot.app import build_bot
 from bot.settings import Settings
+from delivery import deliverers
 from desk.calendar import BusinessCalendar, SupportHours
 from desk.model import Kind
 from desk.service import Desk, DeskConfig, NewTicket

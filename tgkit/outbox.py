@@ -34,11 +34,10 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from prometheus_client import Counter, Gauge
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import aliased
 
-from desk.model import Audience, OutboxStatus
+from desk.model import Audience
 from desk.service import Desk
+from storage import outbox
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
 
@@ -137,59 +136,19 @@ class OutboxSender:
 
     async def _claim(self, row: Outbox) -> bool:
         """Take the row for this sender; False when another sender was first."""
-        now = self._clock()
         async with self._context.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Outbox)
-                .where(
-                    Outbox.id == row.id,
-                    Outbox.status == OutboxStatus.PENDING.value,
-                    Outbox.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + LEASE, attempts=Outbox.attempts + 1)
-            )
-        claimed = getattr(result, "rowcount", 0) == 1
+            claimed = await outbox.claim(session, row.id, self._clock(), LEASE)
         if claimed:
             row.attempts += 1
         return claimed
 
     async def _due(self) -> Sequence[Outbox]:
-        earlier = aliased(Outbox)
-        # Only the oldest pending row of each chat: order within a chat is kept
-        # even when a later row is more urgent.
-        blocked = exists().where(
-            and_(
-                earlier.chat_id == Outbox.chat_id,
-                earlier.status == OutboxStatus.PENDING.value,
-                earlier.id < Outbox.id,
-            )
-        )
-        query = (
-            select(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING.value,
-                Outbox.next_attempt_at <= self._clock(),
-                ~blocked,
-            )
-            .order_by(Outbox.priority, Outbox.id)
-            .limit(BATCH)
-        )
         async with self._context.sessions() as session:
-            return (await session.execute(query)).scalars().all()
+            return await outbox.due(session, self._clock(), BATCH)
 
     async def _next_due_in(self) -> float:
         async with self._context.sessions() as session:
-            pending = (
-                (
-                    await session.execute(
-                        select(Outbox.next_attempt_at)
-                        .where(Outbox.status == OutboxStatus.PENDING.value)
-                        .order_by(Outbox.next_attempt_at)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            pending = await outbox.pending_due_times(session)
         PENDING.set(len(pending))
         if not pending:
             return IDLE_POLL_SECONDS
@@ -231,37 +190,16 @@ class OutboxSender:
         else:
             await self._retry(row, backoff(row.attempts - 1), error)
 
-    async def _update(self, row: Outbox, apply: Callable[[Outbox], None]) -> None:
-        async with self._context.sessions() as session, session.begin():
-            stored = await session.get(Outbox, row.id)
-            if stored is not None:
-                apply(stored)
-
     async def _done(self, row: Outbox, message_id: int | None) -> None:
-        now = self._clock()
-
-        def apply(stored: Outbox) -> None:
-            stored.status = OutboxStatus.SENT.value
-            stored.sent_at = now
-            stored.sent_message_id = message_id
-            stored.last_error = None
-
-        await self._update(row, apply)
+        async with self._context.sessions() as session, session.begin():
+            await outbox.mark_sent(session, row.id, self._clock(), message_id)
         SENT.labels(row.audience, row.kind).inc()
 
     async def _retry(self, row: Outbox, delay: timedelta, error: str) -> None:
-        due = self._clock() + delay
-
-        def apply(stored: Outbox) -> None:
-            stored.next_attempt_at = due
-            stored.last_error = error[:2000]
-
-        await self._update(row, apply)
+        async with self._context.sessions() as session, session.begin():
+            await outbox.mark_retry(session, row.id, self._clock() + delay, error)
 
     async def _fail(self, row: Outbox, error: str, reason: str) -> None:
-        def apply(stored: Outbox) -> None:
-            stored.status = OutboxStatus.FAILED.value
-            stored.last_error = error[:2000]
-
-        await self._update(row, apply)
+        async with self._context.sessions() as session, session.begin():
+            await outbox.mark_failed(session, row.id, error)
         FAILED.labels(row.audience, reason).inc()
