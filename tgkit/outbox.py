@@ -17,7 +17,6 @@ Failures:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from desk.service import Desk
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
+from tgkit.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -94,34 +94,18 @@ class OutboxSender:
         self._context = context
         self._deliverers = deliverers
         self._clock = clock
-        self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("outbox-sender", self.drain, interval=IDLE_POLL_SECONDS)
         context.desk.outbox_listeners.append(self.wake)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                delay = await self.drain()
-            except Exception:  # the loop must survive anything; the cause is logged
-                log.exception("outbox sender failed; retrying")
-                delay = IDLE_POLL_SECONDS
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await self._loop.stop()
 
     async def drain(self) -> float:
         """Deliver everything due now; return seconds until the next row is due."""
