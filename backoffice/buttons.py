@@ -25,7 +25,7 @@ from backoffice.cards import (
     close_keyboard,
     priority_keyboard,
 )
-from backoffice.common import alert, reporting, set_keyboard
+from backoffice.common import alert, set_keyboard
 from backoffice.prompts import Purpose, ask_for_text
 from desk.errors import ValidationFailed
 from desk.model import Action, CloseReason, format_number
@@ -60,62 +60,59 @@ async def card_button(
     bot: Bot,
 ) -> None:
     action, number = callback_data.action, callback_data.number
-    async with reporting(query, texts):
-        if action is CardAction.TAKE:
-            ticket = await desk.take(actor, number)
-            await set_keyboard(query, card_keyboard(ticket, texts))
-            await query.answer(texts("backoffice.answer.taken"))
+    if action is CardAction.TAKE:
+        ticket = await desk.take(actor, number)
+        await set_keyboard(query, card_keyboard(ticket, texts))
+        await query.answer(texts("backoffice.answer.taken"))
+        return
+    if action is CardAction.RESOLVE:
+        try:
+            ticket = await desk.resolve(actor, number)
+        except ValidationFailed as error:
+            if error.field != "answer":
+                raise
+            # Nothing was said since the customer's last message: ask for the answer.
+            ticket = await desk.ticket(actor, number)
+            await ask_for_text(query, Purpose.RESOLVE, ticket, texts, fsm_storage, bot)
             return
-        if action is CardAction.RESOLVE:
-            try:
-                ticket = await desk.resolve(actor, number)
-            except ValidationFailed as error:
-                if error.field != "answer":
-                    raise
-                # Nothing was said since the customer's last message: ask for the answer.
-                ticket = await desk.ticket(actor, number)
-                await ask_for_text(query, Purpose.RESOLVE, ticket, texts, fsm_storage, bot)
-                return
-            await set_keyboard(query, card_keyboard(ticket, texts))
-            await query.answer(texts("backoffice.answer.resolved"))
-            return
-        if action in PROMPTED:
-            purpose, checked = PROMPTED[action]
-            # Not worth a prompt if the answer would be refused anyway.
-            ticket = await desk.ensure_allowed(actor, number, checked)
-            await ask_for_text(query, purpose, ticket, texts, fsm_storage, bot)
-            return
-        if action is CardAction.ASSIGN:
-            ticket = await desk.ensure_allowed(actor, number, Action.ASSIGN)
-            markup = agents_keyboard(ticket, await desk.agents(actor), texts)
-        elif action is CardAction.PRIORITY:
-            ticket = await desk.ensure_allowed(actor, number, Action.SET_PRIORITY)
-            markup = priority_keyboard(ticket, texts)
-        elif action is CardAction.CLOSE:
-            ticket = await desk.ensure_allowed(actor, number, Action.CLOSE)
-            markup = close_keyboard(ticket, texts)
-        else:
-            markup = card_keyboard(await desk.ticket(actor, number), texts)
-        await set_keyboard(query, markup)
-        await query.answer()
+        await set_keyboard(query, card_keyboard(ticket, texts))
+        await query.answer(texts("backoffice.answer.resolved"))
+        return
+    if action in PROMPTED:
+        purpose, checked = PROMPTED[action]
+        # Not worth a prompt if the answer would be refused anyway.
+        ticket = await desk.ensure_allowed(actor, number, checked)
+        await ask_for_text(query, purpose, ticket, texts, fsm_storage, bot)
+        return
+    if action is CardAction.ASSIGN:
+        ticket = await desk.ensure_allowed(actor, number, Action.ASSIGN)
+        markup = agents_keyboard(ticket, await desk.agents(actor), texts)
+    elif action is CardAction.PRIORITY:
+        ticket = await desk.ensure_allowed(actor, number, Action.SET_PRIORITY)
+        markup = priority_keyboard(ticket, texts)
+    elif action is CardAction.CLOSE:
+        ticket = await desk.ensure_allowed(actor, number, Action.CLOSE)
+        markup = close_keyboard(ticket, texts)
+    else:
+        markup = card_keyboard(await desk.ticket(actor, number), texts)
+    await set_keyboard(query, markup)
+    await query.answer()
 
 
 async def assign(
     query: CallbackQuery, callback_data: AssignCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
-    async with reporting(query, texts):
-        ticket = await desk.assign(actor, callback_data.number, callback_data.agent_id)
-        await set_keyboard(query, card_keyboard(ticket, texts))
-        await query.answer(texts("backoffice.answer.assigned"))
+    ticket = await desk.assign(actor, callback_data.number, callback_data.agent_id)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.assigned"))
 
 
 async def set_priority(
     query: CallbackQuery, callback_data: PriorityCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
-    async with reporting(query, texts):
-        ticket = await desk.set_priority(actor, callback_data.number, callback_data.priority)
-        await set_keyboard(query, card_keyboard(ticket, texts))
-        await query.answer(texts("backoffice.answer.priority_set"))
+    ticket = await desk.set_priority(actor, callback_data.number, callback_data.priority)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.priority_set"))
 
 
 async def close(
@@ -127,25 +124,23 @@ async def close(
     fsm_storage: BaseStorage,
     bot: Bot,
 ) -> None:
-    async with reporting(query, texts):
-        if callback_data.reason is CloseReason.OTHER:
-            ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
-            await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
-            return
-        ticket = await desk.close(actor, callback_data.number, callback_data.reason)
-        await set_keyboard(query, card_keyboard(ticket, texts))
-        await query.answer(texts("backoffice.answer.closed"))
+    if callback_data.reason is CloseReason.OTHER:
+        ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
+        await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
+        return
+    ticket = await desk.close(actor, callback_data.number, callback_data.reason)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.closed"))
 
 
 async def split(
     query: CallbackQuery, callback_data: SplitCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
-    async with reporting(query, texts):
-        created = await split_message(callback_data.message_id, actor, desk)
-        if created is None:
-            await alert(query, texts("backoffice.answer.nothing_to_split"))
-            return
-        await query.answer(texts("backoffice.answer.split", number=format_number(created)))
+    created = await split_message(callback_data.message_id, actor, desk)
+    if created is None:
+        await alert(query, texts("backoffice.answer.nothing_to_split"))
+        return
+    await query.answer(texts("backoffice.answer.split", number=format_number(created)))
 
 
 async def split_message(message_id: int, actor: Actor, desk: Desk) -> int | None:

@@ -22,7 +22,7 @@ from backoffice.cards import (
     queue_text,
     stats_text,
 )
-from backoffice.common import reporting, view
+from backoffice.common import view
 from desk.model import parse_number
 from desk.service import Actor, Desk
 from locales import Texts
@@ -75,21 +75,20 @@ async def show_queue(
     settings: ChatSettings,
 ) -> None:
     scope = QueueScope.MINE if command.command == "mine" else QueueScope.ALL
-    async with reporting(message, texts):
-        tickets, more = await _page(desk, actor, scope, 0)
-        await message.answer(
-            queue_text(
-                tickets,
-                view(settings, texts),
-                scope=scope,
-                offset=0,
-                chat_id=message.chat.id,
-                now=now(),
-            ),
-            reply_markup=queue_keyboard(scope, 0, more, texts),
-            link_preview_options=NO_PREVIEW,
-            parse_mode=ParseMode.HTML,
-        )
+    tickets, more = await _page(desk, actor, scope, 0)
+    await message.answer(
+        queue_text(
+            tickets,
+            view(settings, texts),
+            scope=scope,
+            offset=0,
+            chat_id=message.chat.id,
+            now=now(),
+        ),
+        reply_markup=queue_keyboard(scope, 0, more, texts),
+        link_preview_options=NO_PREVIEW,
+        parse_mode=ParseMode.HTML,
+    )
 
 
 async def page_queue(
@@ -100,26 +99,25 @@ async def page_queue(
     texts: Texts,
     settings: ChatSettings,
 ) -> None:
-    async with reporting(query, texts):
-        scope, offset = callback_data.scope, max(callback_data.offset, 0)
-        tickets, more = await _page(desk, actor, scope, offset)
-        if isinstance(query.message, Message):
-            chat_id = query.message.chat.id
-            text = queue_text(
-                tickets,
-                view(settings, texts),
-                scope=scope,
-                offset=offset,
-                chat_id=chat_id,
-                now=now(),
-            )
-            await query.message.edit_text(
-                text,
-                reply_markup=queue_keyboard(scope, offset, more, texts),
-                link_preview_options=NO_PREVIEW,
-                parse_mode=ParseMode.HTML,
-            )
-        await query.answer()
+    scope, offset = callback_data.scope, max(callback_data.offset, 0)
+    tickets, more = await _page(desk, actor, scope, offset)
+    if isinstance(query.message, Message):
+        chat_id = query.message.chat.id
+        text = queue_text(
+            tickets,
+            view(settings, texts),
+            scope=scope,
+            offset=offset,
+            chat_id=chat_id,
+            now=now(),
+        )
+        await query.message.edit_text(
+            text,
+            reply_markup=queue_keyboard(scope, offset, more, texts),
+            link_preview_options=NO_PREVIEW,
+            parse_mode=ParseMode.HTML,
+        )
+    await query.answer()
 
 
 def _number(command: CommandObject) -> int | None:
@@ -139,9 +137,8 @@ async def show_ticket(
     if number is None:
         await message.reply(texts("backoffice.answer.usage_ticket"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        ticket = await desk.ticket(actor, number)
-        await _post_card(message, ticket, texts, settings)
+    ticket = await desk.ticket(actor, number)
+    await _post_card(message, ticket, texts, settings)
 
 
 async def _post_card(
@@ -167,11 +164,10 @@ async def show_history(
     if number is None:
         await message.reply(texts("backoffice.answer.usage_history"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        ticket = await desk.ticket(actor, number)
-        events = await desk.history(actor, number)
-        for text in history_texts(ticket, events, view(settings, texts)):
-            await message.answer(text, parse_mode=ParseMode.HTML)
+    ticket = await desk.ticket(actor, number)
+    events = await desk.history(actor, number)
+    for text in history_texts(ticket, events, view(settings, texts)):
+        await message.answer(text, parse_mode=ParseMode.HTML)
 
 
 async def find(
@@ -187,23 +183,21 @@ async def find(
     if not query:
         await message.reply(texts("backoffice.answer.usage_find"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        number = parse_number(query)
-        if number is not None:
-            await _post_card(message, await desk.ticket(actor, number), texts, settings)
-            return
-        matching = list(await desk.search(actor, query))
-        await message.answer(
-            found_text(
-                matching, view(settings, texts), query=query, chat_id=message.chat.id, now=now()
-            ),
-            link_preview_options=NO_PREVIEW,
-            parse_mode=ParseMode.HTML,
-        )
+    number = parse_number(query)
+    if number is not None:
+        await _post_card(message, await desk.ticket(actor, number), texts, settings)
+        return
+    matching = list(await desk.search(actor, query))
+    await message.answer(
+        found_text(
+            matching, view(settings, texts), query=query, chat_id=message.chat.id, now=now()
+        ),
+        link_preview_options=NO_PREVIEW,
+        parse_mode=ParseMode.HTML,
+    )
 
 
 async def stats(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
-    async with reporting(message, texts):
-        counts = await desk.open_stats(actor)
-        summary = Stats(counts.by_status, counts.by_priority, counts.overdue, counts.unassigned)
-        await message.answer(stats_text(summary, texts), parse_mode=ParseMode.HTML)
+    counts = await desk.open_stats(actor)
+    summary = Stats(counts.by_status, counts.by_priority, counts.overdue, counts.unassigned)
+    await message.answer(stats_text(summary, texts), parse_mode=ParseMode.HTML)

@@ -67,8 +67,10 @@ def build_dispatcher(
     actor = ActorMiddleware(desk, settings)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
-    dispatcher.include_router(errors.router())
+    # The backoffice first: its error handler answers the desk's refusals in the
+    # agents' group before the private chats' error router sees them.
     backoffice.setup(dispatcher)
+    dispatcher.include_router(errors.router())
     dispatcher.include_router(handlers.router())
     # After the plain handlers: aiogram-dialog's own routers come last.
     dialogs.setup(dispatcher)
