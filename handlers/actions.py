@@ -19,7 +19,7 @@ from handlers import keyboards
 from handlers.states import CustomerStates
 from locales import Texts
 from tgkit.attachments import cleaned_attachments, rejection_text
-from tgkit.callbacks import TicketAction, TicketCallback
+from tgkit.callbacks import LegacyButton, RatingCallback, TicketAction, TicketCallback
 from tgkit.html import to_plain
 
 
@@ -48,7 +48,7 @@ async def disagree(
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.REOPEN)
     pending = (await state.get_data()).get("pending_text")
-    if callback_data.value == 1 and pending:
+    if callback_data.action is TicketAction.REOPEN_WITH_PENDING and pending:
         # "Reopen" chosen for a message written to a resolved request: that
         # message is the reason.
         await desk.reopen(actor, ticket.number, to_plain(pending))
@@ -79,7 +79,7 @@ async def withdraw(
     query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
 ) -> None:
     number = callback_data.number
-    if callback_data.value != 1:
+    if callback_data.action is not TicketAction.WITHDRAW_CONFIRMED:
         ticket = await desk.ensure_allowed(actor, number, Action.WITHDRAW)
         await query.answer()
         await _reply(
@@ -104,7 +104,8 @@ async def add_info(
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CUSTOMER_MESSAGE)
     data = await state.get_data()
-    if callback_data.value == 1 and (data.get("pending_text") or data.get("pending_files")):
+    pending = data.get("pending_text") or data.get("pending_files")
+    if callback_data.action is TicketAction.ADD_PENDING and pending:
         # The customer chose where the message they already wrote belongs.
         await desk.add_information(
             actor,
@@ -141,9 +142,9 @@ async def information_given(
 
 
 async def rate(
-    query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
+    query: CallbackQuery, callback_data: RatingCallback, desk: Desk, actor: Actor, texts: Texts
 ) -> None:
-    await desk.rate(actor, callback_data.number, callback_data.value)
+    await desk.rate(actor, callback_data.number, callback_data.stars)
     await query.answer(texts("done.rated"))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
@@ -156,18 +157,18 @@ def attachments_from_data(data: dict[str, Any]) -> list[AttachmentIn]:
 def router() -> Router:
     """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
     router = Router(name=__name__)
-    router.callback_query.register(confirm, TicketCallback.filter(F.action == TicketAction.CONFIRM))
-    router.callback_query.register(
-        disagree, TicketCallback.filter(F.action == TicketAction.DISAGREE)
+    buttons = (
+        (confirm, (TicketAction.CONFIRM,)),
+        (disagree, (TicketAction.DISAGREE, TicketAction.REOPEN_WITH_PENDING)),
+        (withdraw, (TicketAction.WITHDRAW, TicketAction.WITHDRAW_CONFIRMED)),
+        (add_info, (TicketAction.ADD_INFO, TicketAction.ADD_PENDING)),
     )
+    for handler, actions in buttons:
+        router.callback_query.register(handler, TicketCallback.filter(F.action.in_(actions)))
+        router.callback_query.register(handler, LegacyButton(TicketCallback, *actions))
+    router.callback_query.register(rate, RatingCallback.filter())
+    router.callback_query.register(rate, LegacyButton(RatingCallback))
     router.message.register(reason_given, CustomerStates.reason, F.text)
     router.message.register(reason_not_text, CustomerStates.reason)
-    router.callback_query.register(
-        withdraw, TicketCallback.filter(F.action == TicketAction.WITHDRAW)
-    )
-    router.callback_query.register(
-        add_info, TicketCallback.filter(F.action == TicketAction.ADD_INFO)
-    )
     router.message.register(information_given, CustomerStates.information)
-    router.callback_query.register(rate, TicketCallback.filter(F.action == TicketAction.RATE))
     return router
