@@ -1,7 +1,7 @@
 """The customer's buttons on a request: solved, not solved (with a reason), withdraw, add, rate.
 
 Every press is re-checked by the desk against the database: a stale button
-gets the desk's polite refusal (bot/errors.py), never a change.
+gets the desk's polite refusal (tgkit/errors.py), never a change.
 """
 
 from __future__ import annotations
