@@ -8,6 +8,8 @@ COPY storage storage
 COPY handlers handlers
 COPY dialogs dialogs
 COPY backoffice backoffice
+COPY delivery delivery
+COPY tgkit tgkit
 COPY locales locales
 RUN pip install --no-cache-dir . && useradd --create-home desk && mkdir -p data && chown desk data
 USER desk

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from aiogram import Dispatcher, Router
+from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import TelegramObject
 
 from backoffice import buttons, commands, prompts, relay
-from backoffice.access import InBackoffice, Stranger
-from bot.settings import Settings
+from backoffice.access import ErrorInBackoffice, InBackoffice, Stranger
+from backoffice.common import refused
+from desk.errors import DeskError
 from desk.service import Desk
+from tgkit.config import ChatSettings
 
 
-def router(desk: Desk, settings: Settings) -> Router:
+def router(desk: Desk, settings: ChatSettings) -> Router:
     """Every backoffice handler, behind one filter: the event is in the agents' group."""
     parent = Router(name=__name__)
     in_backoffice = InBackoffice(desk, settings)
     parent.message.filter(in_backoffice)
     parent.edited_message.filter(in_backoffice)
     parent.callback_query.filter(in_backoffice)
+    # The desk's refusals, whichever handler below met them; anything else goes
+    # on to the bot's own error router (logged, "something went wrong").
+    parent.errors.register(refused, ExceptionTypeFilter(DeskError), ErrorInBackoffice(settings))
     # Strangers first: nothing they press or write reaches the desk.
     parent.callback_query.register(buttons.stranger, Stranger())
     parent.message.register(_ignore, Stranger())

@@ -16,12 +16,12 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, User
 
-from bot.settings import Settings
 from desk.model import Role
 from desk.service import Actor, Desk
 from locales import Texts
+from tgkit.config import ChatSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Membership:
 
 
 async def staff_roles(
-    settings: Settings, membership: Membership, bot: Bot, user: User
+    settings: ChatSettings, membership: Membership, bot: Bot, user: User
 ) -> frozenset[Role]:
     roles = set()
     if user.id in settings.agent_ids:
@@ -87,7 +87,7 @@ class InBackoffice(Filter):
     desk's language join the handler's data.
     """
 
-    def __init__(self, desk: Desk, settings: Settings) -> None:
+    def __init__(self, desk: Desk, settings: ChatSettings) -> None:
         self._desk = desk
         self._settings = settings
         self._membership = Membership()
@@ -105,6 +105,23 @@ class InBackoffice(Filter):
                     user.id, name=user.full_name, username=user.username, staff_roles=roles
                 )
         return {"actor": actor, "texts": texts}
+
+
+class ErrorInBackoffice(Filter):
+    """An error raised by an update from the agents' group; ``texts`` in the desk's language.
+
+    Error events do not pass ``InBackoffice``, so the chat is read off the update.
+    """
+
+    def __init__(self, settings: ChatSettings) -> None:
+        self._settings = settings
+
+    async def __call__(self, event: ErrorEvent) -> bool | dict[str, Any]:
+        update = event.update
+        source = update.message or update.edited_message or update.callback_query
+        if source is None or _chat_id(source) != self._settings.backoffice_chat_id:
+            return False
+        return {"texts": Texts(self._settings.default_locale)}
 
 
 class Stranger(Filter):

@@ -7,7 +7,7 @@ is re-checked by the desk against the request's current state.
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import CallbackQuery
 
@@ -25,24 +25,26 @@ from backoffice.cards import (
     close_keyboard,
     priority_keyboard,
 )
-from backoffice.common import alert, reporting, set_keyboard
+from backoffice.common import alert, set_keyboard
 from backoffice.prompts import Purpose, ask_for_text
-from bot.html import to_plain
 from desk.errors import ValidationFailed
 from desk.model import Action, CloseReason, format_number
 from desk.service import Actor, Desk
 from locales import Texts
-
-# Buttons that need a text first: the purpose of the prompt, and the action to check.
-PROMPTED = {
-    CardAction.ASK: (Purpose.ASK, Action.ASK_CUSTOMER),
-    CardAction.REOPEN: (Purpose.REOPEN, Action.REOPEN),
-}
+from tgkit.html import to_plain
 
 
 def router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(card_button, CardCallback.filter())
+    card = router.callback_query.register
+    card(take, CardCallback.filter(F.action == CardAction.TAKE))
+    card(resolve, CardCallback.filter(F.action == CardAction.RESOLVE))
+    card(ask, CardCallback.filter(F.action == CardAction.ASK))
+    card(reopen, CardCallback.filter(F.action == CardAction.REOPEN))
+    card(open_agents, CardCallback.filter(F.action == CardAction.ASSIGN))
+    card(open_priorities, CardCallback.filter(F.action == CardAction.PRIORITY))
+    card(open_close_reasons, CardCallback.filter(F.action == CardAction.CLOSE))
+    card(back, CardCallback.filter(F.action == CardAction.BACK))
     router.callback_query.register(assign, AssignCallback.filter())
     router.callback_query.register(set_priority, PriorityCallback.filter())
     router.callback_query.register(close, CloseCallback.filter())
@@ -50,7 +52,15 @@ def router() -> Router:
     return router
 
 
-async def card_button(
+async def take(
+    query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    ticket = await desk.take(actor, callback_data.number)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.taken"))
+
+
+async def resolve(
     query: CallbackQuery,
     callback_data: CardCallback,
     actor: Actor,
@@ -59,63 +69,95 @@ async def card_button(
     fsm_storage: BaseStorage,
     bot: Bot,
 ) -> None:
-    action, number = callback_data.action, callback_data.number
-    async with reporting(query, texts):
-        if action is CardAction.TAKE:
-            ticket = await desk.take(actor, number)
-            await set_keyboard(query, card_keyboard(ticket, texts))
-            await query.answer(texts("backoffice.answer.taken"))
-            return
-        if action is CardAction.RESOLVE:
-            try:
-                ticket = await desk.resolve(actor, number)
-            except ValidationFailed as error:
-                if error.field != "answer":
-                    raise
-                # Nothing was said since the customer's last message: ask for the answer.
-                ticket = await desk.ticket(actor, number)
-                await ask_for_text(query, Purpose.RESOLVE, ticket, texts, fsm_storage, bot)
-                return
-            await set_keyboard(query, card_keyboard(ticket, texts))
-            await query.answer(texts("backoffice.answer.resolved"))
-            return
-        if action in PROMPTED:
-            purpose, checked = PROMPTED[action]
-            # Not worth a prompt if the answer would be refused anyway.
-            ticket = await desk.ensure_allowed(actor, number, checked)
-            await ask_for_text(query, purpose, ticket, texts, fsm_storage, bot)
-            return
-        if action is CardAction.ASSIGN:
-            ticket = await desk.ensure_allowed(actor, number, Action.ASSIGN)
-            markup = agents_keyboard(ticket, await desk.agents(actor), texts)
-        elif action is CardAction.PRIORITY:
-            ticket = await desk.ensure_allowed(actor, number, Action.SET_PRIORITY)
-            markup = priority_keyboard(ticket, texts)
-        elif action is CardAction.CLOSE:
-            ticket = await desk.ensure_allowed(actor, number, Action.CLOSE)
-            markup = close_keyboard(ticket, texts)
-        else:
-            markup = card_keyboard(await desk.ticket(actor, number), texts)
-        await set_keyboard(query, markup)
-        await query.answer()
+    number = callback_data.number
+    try:
+        ticket = await desk.resolve(actor, number)
+    except ValidationFailed as error:
+        if error.field != "answer":
+            raise
+        # Nothing was said since the customer's last message: ask for the answer.
+        ticket = await desk.ticket(actor, number)
+        await ask_for_text(query, Purpose.RESOLVE, ticket, texts, fsm_storage, bot)
+        return
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.resolved"))
+
+
+async def ask(
+    query: CallbackQuery,
+    callback_data: CardCallback,
+    actor: Actor,
+    desk: Desk,
+    texts: Texts,
+    fsm_storage: BaseStorage,
+    bot: Bot,
+) -> None:
+    # Not worth a prompt if the question would be refused anyway.
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.ASK_CUSTOMER)
+    await ask_for_text(query, Purpose.ASK, ticket, texts, fsm_storage, bot)
+
+
+async def reopen(
+    query: CallbackQuery,
+    callback_data: CardCallback,
+    actor: Actor,
+    desk: Desk,
+    texts: Texts,
+    fsm_storage: BaseStorage,
+    bot: Bot,
+) -> None:
+    # Not worth a prompt if the reopening would be refused anyway.
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.REOPEN)
+    await ask_for_text(query, Purpose.REOPEN, ticket, texts, fsm_storage, bot)
+
+
+async def open_agents(
+    query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.ASSIGN)
+    await set_keyboard(query, agents_keyboard(ticket, await desk.agents(actor), texts))
+    await query.answer()
+
+
+async def open_priorities(
+    query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.SET_PRIORITY)
+    await set_keyboard(query, priority_keyboard(ticket, texts))
+    await query.answer()
+
+
+async def open_close_reasons(
+    query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
+    await set_keyboard(query, close_keyboard(ticket, texts))
+    await query.answer()
+
+
+async def back(
+    query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
+) -> None:
+    """Leaves a picker: the card's own buttons again."""
+    ticket = await desk.ticket(actor, callback_data.number)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer()
 
 
 async def assign(
     query: CallbackQuery, callback_data: AssignCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
-    async with reporting(query, texts):
-        ticket = await desk.assign(actor, callback_data.number, callback_data.agent_id)
-        await set_keyboard(query, card_keyboard(ticket, texts))
-        await query.answer(texts("backoffice.answer.assigned"))
+    ticket = await desk.assign(actor, callback_data.number, callback_data.agent_id)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.assigned"))
 
 
 async def set_priority(
     query: CallbackQuery, callback_data: PriorityCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
-    async with reporting(query, texts):
-        ticket = await desk.set_priority(actor, callback_data.number, callback_data.priority)
-        await set_keyboard(query, card_keyboard(ticket, texts))
-        await query.answer(texts("backoffice.answer.priority_set"))
+    ticket = await desk.set_priority(actor, callback_data.number, callback_data.priority)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.priority_set"))
 
 
 async def close(
@@ -127,25 +169,23 @@ async def close(
     fsm_storage: BaseStorage,
     bot: Bot,
 ) -> None:
-    async with reporting(query, texts):
-        if callback_data.reason is CloseReason.OTHER:
-            ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
-            await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
-            return
-        ticket = await desk.close(actor, callback_data.number, callback_data.reason)
-        await set_keyboard(query, card_keyboard(ticket, texts))
-        await query.answer(texts("backoffice.answer.closed"))
+    if callback_data.reason is CloseReason.OTHER:
+        ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
+        await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
+        return
+    ticket = await desk.close(actor, callback_data.number, callback_data.reason)
+    await set_keyboard(query, card_keyboard(ticket, texts))
+    await query.answer(texts("backoffice.answer.closed"))
 
 
 async def split(
     query: CallbackQuery, callback_data: SplitCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
-    async with reporting(query, texts):
-        created = await split_message(callback_data.message_id, actor, desk)
-        if created is None:
-            await alert(query, texts("backoffice.answer.nothing_to_split"))
-            return
-        await query.answer(texts("backoffice.answer.split", number=format_number(created)))
+    created = await split_message(callback_data.message_id, actor, desk)
+    if created is None:
+        await alert(query, texts("backoffice.answer.nothing_to_split"))
+        return
+    await query.answer(texts("backoffice.answer.split", number=format_number(created)))
 
 
 async def split_message(message_id: int, actor: Actor, desk: Desk) -> int | None:

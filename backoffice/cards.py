@@ -27,7 +27,6 @@ from backoffice.callbacks import (
     QueueScope,
     SplitCallback,
 )
-from bot.html import to_plain
 from desk.lifecycle import allowed_actions
 from desk.model import (
     AGENT_CLOSE_REASONS,
@@ -40,6 +39,7 @@ from desk.model import (
 )
 from locales import Texts
 from storage.models import Agent, Ticket, TicketEvent
+from tgkit.html import to_plain
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

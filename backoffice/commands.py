@@ -22,12 +22,12 @@ from backoffice.cards import (
     queue_text,
     stats_text,
 )
-from backoffice.common import reporting, view
-from bot.settings import Settings
+from backoffice.common import view
 from desk.model import parse_number
 from desk.service import Actor, Desk
 from locales import Texts
 from storage.models import Ticket
+from tgkit.config import ChatSettings
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -72,24 +72,23 @@ async def show_queue(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     scope = QueueScope.MINE if command.command == "mine" else QueueScope.ALL
-    async with reporting(message, texts):
-        tickets, more = await _page(desk, actor, scope, 0)
-        await message.answer(
-            queue_text(
-                tickets,
-                view(settings, texts),
-                scope=scope,
-                offset=0,
-                chat_id=message.chat.id,
-                now=now(),
-            ),
-            reply_markup=queue_keyboard(scope, 0, more, texts),
-            link_preview_options=NO_PREVIEW,
-            parse_mode=ParseMode.HTML,
-        )
+    tickets, more = await _page(desk, actor, scope, 0)
+    await message.answer(
+        queue_text(
+            tickets,
+            view(settings, texts),
+            scope=scope,
+            offset=0,
+            chat_id=message.chat.id,
+            now=now(),
+        ),
+        reply_markup=queue_keyboard(scope, 0, more, texts),
+        link_preview_options=NO_PREVIEW,
+        parse_mode=ParseMode.HTML,
+    )
 
 
 async def page_queue(
@@ -98,28 +97,27 @@ async def page_queue(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
-    async with reporting(query, texts):
-        scope, offset = callback_data.scope, max(callback_data.offset, 0)
-        tickets, more = await _page(desk, actor, scope, offset)
-        if isinstance(query.message, Message):
-            chat_id = query.message.chat.id
-            text = queue_text(
-                tickets,
-                view(settings, texts),
-                scope=scope,
-                offset=offset,
-                chat_id=chat_id,
-                now=now(),
-            )
-            await query.message.edit_text(
-                text,
-                reply_markup=queue_keyboard(scope, offset, more, texts),
-                link_preview_options=NO_PREVIEW,
-                parse_mode=ParseMode.HTML,
-            )
-        await query.answer()
+    scope, offset = callback_data.scope, max(callback_data.offset, 0)
+    tickets, more = await _page(desk, actor, scope, offset)
+    if isinstance(query.message, Message):
+        chat_id = query.message.chat.id
+        text = queue_text(
+            tickets,
+            view(settings, texts),
+            scope=scope,
+            offset=offset,
+            chat_id=chat_id,
+            now=now(),
+        )
+        await query.message.edit_text(
+            text,
+            reply_markup=queue_keyboard(scope, offset, more, texts),
+            link_preview_options=NO_PREVIEW,
+            parse_mode=ParseMode.HTML,
+        )
+    await query.answer()
 
 
 def _number(command: CommandObject) -> int | None:
@@ -132,19 +130,20 @@ async def show_ticket(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     """Posts the card again (its buttons work like the original's)."""
     number = _number(command)
     if number is None:
         await message.reply(texts("backoffice.answer.usage_ticket"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        ticket = await desk.ticket(actor, number)
-        await _post_card(message, ticket, texts, settings)
+    ticket = await desk.ticket(actor, number)
+    await _post_card(message, ticket, texts, settings)
 
 
-async def _post_card(message: Message, ticket: Ticket, texts: Texts, settings: Settings) -> None:
+async def _post_card(
+    message: Message, ticket: Ticket, texts: Texts, settings: ChatSettings
+) -> None:
     await message.answer(
         card_text(ticket, view(settings, texts)),
         reply_markup=card_keyboard(ticket, texts),
@@ -158,18 +157,17 @@ async def show_history(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     """R4: every action on the request, who did it and when (internal notes included)."""
     number = _number(command)
     if number is None:
         await message.reply(texts("backoffice.answer.usage_history"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        ticket = await desk.ticket(actor, number)
-        events = await desk.history(actor, number)
-        for text in history_texts(ticket, events, view(settings, texts)):
-            await message.answer(text, parse_mode=ParseMode.HTML)
+    ticket = await desk.ticket(actor, number)
+    events = await desk.history(actor, number)
+    for text in history_texts(ticket, events, view(settings, texts)):
+        await message.answer(text, parse_mode=ParseMode.HTML)
 
 
 async def find(
@@ -178,30 +176,28 @@ async def find(
     actor: Actor,
     desk: Desk,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
 ) -> None:
     """/find CTV-n shows the card; /find @user or /find text lists matching open requests."""
     query = (command.args or "").strip()
     if not query:
         await message.reply(texts("backoffice.answer.usage_find"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        number = parse_number(query)
-        if number is not None:
-            await _post_card(message, await desk.ticket(actor, number), texts, settings)
-            return
-        matching = list(await desk.search(actor, query))
-        await message.answer(
-            found_text(
-                matching, view(settings, texts), query=query, chat_id=message.chat.id, now=now()
-            ),
-            link_preview_options=NO_PREVIEW,
-            parse_mode=ParseMode.HTML,
-        )
+    number = parse_number(query)
+    if number is not None:
+        await _post_card(message, await desk.ticket(actor, number), texts, settings)
+        return
+    matching = list(await desk.search(actor, query))
+    await message.answer(
+        found_text(
+            matching, view(settings, texts), query=query, chat_id=message.chat.id, now=now()
+        ),
+        link_preview_options=NO_PREVIEW,
+        parse_mode=ParseMode.HTML,
+    )
 
 
 async def stats(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
-    async with reporting(message, texts):
-        counts = await desk.open_stats(actor)
-        summary = Stats(counts.by_status, counts.by_priority, counts.overdue, counts.unassigned)
-        await message.answer(stats_text(summary, texts), parse_mode=ParseMode.HTML)
+    counts = await desk.open_stats(actor)
+    summary = Stats(counts.by_status, counts.by_priority, counts.overdue, counts.unassigned)
+    await message.answer(stats_text(summary, texts), parse_mode=ParseMode.HTML)

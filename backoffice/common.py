@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 
 from backoffice.callbacks import CardCallback
 from backoffice.cards import MAX_ALERT, View, fit_plain
-from bot.errors import message_for
-from bot.settings import Settings
 from desk.errors import DeskError, ValidationFailed
 from desk.service import Actor, Desk
 from locales import Texts
 from storage.models import Ticket
+from tgkit.config import ChatSettings
+from tgkit.errors import message_for
 
 log = logging.getLogger(__name__)
 
 
-def view(settings: Settings, texts: Texts) -> View:
+def view(settings: ChatSettings, texts: Texts) -> View:
     return View(texts, ZoneInfo(settings.timezone))
 
 
@@ -40,22 +39,21 @@ async def alert(query: CallbackQuery, text: str) -> None:
     await query.answer(fit_plain(text, MAX_ALERT), show_alert=True)
 
 
-@contextlib.asynccontextmanager
-async def reporting(event: CallbackQuery | Message, texts: Texts) -> AsyncIterator[None]:
+async def refused(event: ErrorEvent, texts: Texts) -> None:
     """A refusal of the desk becomes an alert (buttons) or a short reply (messages).
 
-    Handled here rather than by ``bot.errors``: that router sits before this
-    one and knows nothing of the agents' group or its language.
+    Registered on the backoffice router, which the dispatcher asks before the
+    private chats' error router (``tgkit.errors``): that one knows nothing of the
+    agents' group or its language.
     """
-    try:
-        yield
-    except DeskError as error:
-        text = describe(error, texts)
-        if isinstance(event, CallbackQuery):
-            await alert(event, text)
-        else:
-            # Plain text: the generic error texts insert names without escaping.
-            await event.reply(text, parse_mode=None)
+    assert isinstance(event.exception, DeskError)
+    text = describe(event.exception, texts)
+    update = event.update
+    if update.callback_query is not None:
+        await alert(update.callback_query, text)
+    elif update.message is not None:
+        # Plain text: the generic error texts insert names without escaping.
+        await update.message.reply(text, parse_mode=None)
 
 
 async def set_keyboard(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:

@@ -19,7 +19,6 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import CallbackQuery, ForceReply, Message, TelegramObject
 
 from backoffice.cards import prompt_text
-from backoffice.common import reporting
 from desk.model import CloseReason
 from desk.service import Actor, Desk, MessageRef
 from locales import Texts
@@ -104,18 +103,17 @@ async def answered(
     plain = message.text or message.caption or ""
     # The pair is kept, so that editing this message corrects the customer's copy.
     source = MessageRef(message.chat.id, message.message_id)
-    async with reporting(message, texts):
-        if purpose is Purpose.ASK:
-            await desk.ask_customer(actor, number, rich, source=source)
-            done = "backoffice.answer.asked"
-        elif purpose is Purpose.RESOLVE:
-            await desk.resolve(actor, number, rich, source=source)
-            done = "backoffice.answer.resolved"
-        elif purpose is Purpose.CLOSE_OTHER:
-            await desk.close(actor, number, CloseReason.OTHER, plain)
-            done = "backoffice.answer.closed"
-        else:
-            await desk.reopen(actor, number, plain)
-            done = "backoffice.answer.reopened"
-        await prompt_state.clear()
-        await message.reply(texts(done), parse_mode=ParseMode.HTML)
+    if purpose is Purpose.ASK:
+        await desk.ask_customer(actor, number, rich, source=source)
+        done = "backoffice.answer.asked"
+    elif purpose is Purpose.RESOLVE:
+        await desk.resolve(actor, number, rich, source=source)
+        done = "backoffice.answer.resolved"
+    elif purpose is Purpose.CLOSE_OTHER:
+        await desk.close(actor, number, CloseReason.OTHER, plain)
+        done = "backoffice.answer.closed"
+    else:
+        await desk.reopen(actor, number, plain)
+        done = "backoffice.answer.reopened"
+    await prompt_state.clear()
+    await message.reply(texts(done), parse_mode=ParseMode.HTML)

@@ -17,14 +17,14 @@ from aiogram.types import Message
 
 from backoffice.buttons import split_message
 from backoffice.callbacks import SplitCallback
-from backoffice.common import reporting, ticket_of
-from bot.albums import AlbumMiddleware
-from bot.attachments import attachments_of
+from backoffice.common import ticket_of
 from desk.errors import DeskError
 from desk.lifecycle import may
 from desk.model import Action, format_number
 from desk.service import Actor, Desk, MessageRef
 from locales import Texts
+from tgkit.albums import AlbumMiddleware
+from tgkit.attachments import attachments_of
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +69,18 @@ async def relay(
         return  # agents talking among themselves
     plain = message.text or message.caption or ""
     source = MessageRef(message.chat.id, message.message_id)
-    async with reporting(message, texts):
-        # Managers may not reply (R11): what they write stays inside as a note.
-        if plain.startswith(NOTE_MARK) or not may(actor.roles, Action.REPLY):
-            await desk.note(
-                actor, ticket.number, without_note_mark(message.html_text), source=source
-            )
-            await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
-            return
-        await desk.reply(
-            actor,
-            ticket.number,
-            message.html_text if (message.text or message.caption) else "",
-            source=source,
-            attachments=[f for m in parts for f in attachments_of(m)],
-        )
+    # Managers may not reply (R11): what they write stays inside as a note.
+    if plain.startswith(NOTE_MARK) or not may(actor.roles, Action.REPLY):
+        await desk.note(actor, ticket.number, without_note_mark(message.html_text), source=source)
+        await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
+        return
+    await desk.reply(
+        actor,
+        ticket.number,
+        message.html_text if (message.text or message.caption) else "",
+        source=source,
+        attachments=[f for m in parts for f in attachments_of(m)],
+    )
 
 
 async def note_command(
@@ -97,35 +94,33 @@ async def note_command(
     if ticket is None:
         await message.reply(texts("backoffice.answer.no_request"), parse_mode=ParseMode.HTML)
         return
-    async with reporting(message, texts):
-        await desk.note(
-            actor, ticket.number, text, source=MessageRef(message.chat.id, message.message_id)
-        )
-        await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
+    await desk.note(
+        actor, ticket.number, text, source=MessageRef(message.chat.id, message.message_id)
+    )
+    await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
 
 
 async def split_command(
     message: Message, command: CommandObject, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     """/split as a reply to a customer's message (R3), or /split <text> about a request."""
-    async with reporting(message, texts):
-        text = (command.args or "").strip()
-        number: int | None = None
-        if text:
-            ticket = await ticket_of(message, actor, desk)
-            if ticket is not None:
-                number = (await desk.split(actor, ticket.number, text)).number
-        elif message.reply_to_message is not None:
-            stored_id = _split_button(message.reply_to_message)
-            if stored_id is not None:
-                number = await split_message(stored_id, actor, desk)
-        if number is None:
-            await message.reply(texts("backoffice.answer.usage_split"), parse_mode=ParseMode.HTML)
-            return
-        await message.reply(
-            texts("backoffice.answer.split", number=format_number(number)),
-            parse_mode=ParseMode.HTML,
-        )
+    text = (command.args or "").strip()
+    number: int | None = None
+    if text:
+        ticket = await ticket_of(message, actor, desk)
+        if ticket is not None:
+            number = (await desk.split(actor, ticket.number, text)).number
+    elif message.reply_to_message is not None:
+        stored_id = _split_button(message.reply_to_message)
+        if stored_id is not None:
+            number = await split_message(stored_id, actor, desk)
+    if number is None:
+        await message.reply(texts("backoffice.answer.usage_split"), parse_mode=ParseMode.HTML)
+        return
+    await message.reply(
+        texts("backoffice.answer.split", number=format_number(number)),
+        parse_mode=ParseMode.HTML,
+    )
 
 
 def _split_button(message: Message) -> int | None:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.app import build_bot, deliverers
-from bot.outbox import Delivery, OutboxSender
+from bot.app import build_bot
 from bot.settings import Settings
+from delivery import deliverers
 from desk.calendar import BusinessCalendar, SupportHours
 from desk.model import Kind
 from desk.service import Desk, DeskConfig, NewTicket
@@ -30,6 +30,7 @@ from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Outbox
 from tgemulator import run_emulator
+from tgkit.outbox import Delivery, OutboxSender
 
 BACKOFFICE = -1001000000001
 

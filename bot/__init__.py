@@ -1,1 +1,1 @@
-"""The composition root: settings, CLI, Dispatcher, web app, outbox sender."""
+"""The composition root: settings, CLI, Dispatcher, web app; starts the sender and the scheduler."""

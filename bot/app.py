@@ -29,23 +29,21 @@ from sqlalchemy import text
 
 import backoffice
 import backoffice.commands
-import backoffice.delivery
 import dialogs
 import handlers
-from bot import errors
-from bot.middlewares import ActorMiddleware
-from bot.outbox import Deliverer, Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.startup import BackofficeState, check_backoffice, connect
 from bot.version import __version__
-from desk.model import Audience
+from delivery import deliverers
 from desk.service import Desk, DeskConfig
-from handlers import notifications
 from locales import LOCALES, Texts
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
+from tgkit import errors
 from tgkit.flow import FlowDispatcher, UpdateFlow
+from tgkit.middlewares import ActorMiddleware
+from tgkit.outbox import Delivery, OutboxSender
 from tgkit.updates import MemorySeen, RedisSeen, SeenUpdates, UpdateGuard, note_commit
 
 log = logging.getLogger(__name__)
@@ -109,19 +107,14 @@ def build_dispatcher(
     actor = ActorMiddleware(desk, settings)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
-    dispatcher.include_router(errors.router())
+    # The backoffice first: its error handler answers the desk's refusals in the
+    # agents' group before the private chats' error router sees them.
     backoffice.setup(dispatcher)
+    dispatcher.include_router(errors.router())
     dispatcher.include_router(handlers.router())
     # After the plain handlers: aiogram-dialog's own routers come last.
     dialogs.setup(dispatcher)
     return dispatcher
-
-
-def deliverers() -> dict[Audience, Deliverer]:
-    return {
-        Audience.CUSTOMER: notifications.deliver,
-        Audience.BACKOFFICE: backoffice.delivery.deliver,
-    }
 
 
 def build_bot(settings: Settings) -> Bot:

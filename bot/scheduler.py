@@ -8,8 +8,6 @@ run twice closes nothing twice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +16,7 @@ from redis.asyncio import Redis
 from desk.service import Desk
 from storage import repository as repo
 from storage.db import SessionFactory
+from tgkit.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "ctv:scheduler:lock"
@@ -37,25 +36,13 @@ class Scheduler:
         self._sessions = sessions
         self._interval = interval
         self._redis = redis
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("scheduler", self.run_once, interval=interval)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="scheduler")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # a failed round must not stop the next ones
-                log.exception("scheduler round failed")
-            await asyncio.sleep(self._interval)
+        await self._loop.stop()
 
     async def run_once(self) -> None:
         if self._redis is not None:

@@ -49,7 +49,7 @@ def setup(
     dispatcher.message.outer_middleware(DraftOwnsMessages())
 
     # On the dispatcher itself, so that it runs before the catch-all error
-    # handler of bot/errors.py, which sits in an included router.
+    # handler of tgkit/errors.py, which sits in an included router.
     dispatcher.errors.register(on_stale_button, ExceptionTypeFilter(UnknownIntent, OutdatedIntent))
 
     async def start_reminders(bot: Bot) -> None:

@@ -10,8 +10,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent, User
 from aiogram_dialog import DialogManager, ShowMode
 
-from bot.settings import Settings
 from locales import Texts, pick_locale
+from tgkit.config import ChatSettings
+from tgkit.menu import main_menu
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def texts_for(manager: DialogManager) -> Texts:
     return Texts(str(locale or "ru"))
 
 
-def texts_from_user(user: User | None, settings: Settings | None) -> Texts:
+def texts_from_user(user: User | None, settings: ChatSettings | None) -> Texts:
     default = settings.default_locale if settings is not None else "ru"
     return Texts(pick_locale(user.language_code if user else None, default))
 
@@ -40,7 +41,7 @@ async def on_stale_button(
     event: ErrorEvent,
     dialog_manager: DialogManager,
     event_from_user: User | None = None,
-    settings: Settings | None = None,
+    settings: ChatSettings | None = None,
     **_: Any,
 ) -> None:
     """A button of a dialog that is no longer current (UnknownIntent/OutdatedIntent).
@@ -49,9 +50,6 @@ async def on_stale_button(
     storage. Nothing is changed by it; the customer is shown where they are:
     the current dialog step, or the main menu when no dialog is open.
     """
-    # Imported here: handlers import dialogs, not the other way round at load time.
-    from handlers.start import main_menu
-
     log.info("stale dialog button: %s", event.exception)
     texts = texts_from_user(event_from_user, settings)
     has_dialog = dialog_manager.has_context()

@@ -27,8 +27,6 @@ Decisions:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -42,8 +40,9 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from redis.asyncio import Redis
 
-from bot.callbacks import MenuAction, MenuCallback
 from locales import Texts
+from tgkit.callbacks import MenuAction, MenuCallback
+from tgkit.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ class IdleReminder:
         self.idle = idle
         self.every = every
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._loop: BackgroundLoop | None = None
 
     async def touch(self, chat_id: int, user_id: int, *, locale: str, topic: str = "") -> None:
         await self.activity.touch(chat_id, user_id, at=self.clock(), locale=locale, topic=topic)
@@ -199,21 +198,20 @@ class IdleReminder:
             sent += 1
         return sent
 
-    async def _run(self, bot: Bot) -> None:
-        while True:
-            try:
-                await self.remind_idle(bot)
-            except Exception:  # the loop must outlive a Redis hiccup; the next scan retries
-                log.exception("draft reminders failed")
-            await asyncio.sleep(self.every)
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
 
     async def start(self, bot: Bot) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(bot), name="intake-draft-reminders")
+        if self._loop is None:
+
+            async def scan() -> None:
+                await self.remind_idle(bot)
+
+            self._loop = BackgroundLoop("intake-draft-reminders", scan, interval=self.every)
+            self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            await loop.stop()

@@ -1,7 +1,7 @@
 """The customer's buttons on a request: solved, not solved (with a reason), withdraw, add, rate.
 
 Every press is re-checked by the desk against the database: a stale button
-gets the desk's polite refusal (bot/errors.py), never a change.
+gets the desk's polite refusal (tgkit/errors.py), never a change.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.attachments import cleaned_attachments, rejection_text
-from bot.callbacks import TicketAction, TicketCallback
-from bot.html import to_plain
 from desk.images import ImageRejected
 from desk.model import Action, format_number
 from desk.service import Actor, AttachmentIn, Desk
 from handlers import keyboards
 from handlers.states import CustomerStates
 from locales import Texts
+from tgkit.attachments import cleaned_attachments, rejection_text
+from tgkit.callbacks import LegacyButton, RatingCallback, TicketAction, TicketCallback
+from tgkit.html import to_plain
 
 
 async def _reply(query: CallbackQuery, text: str, **kwargs: object) -> None:
@@ -48,7 +48,7 @@ async def disagree(
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.REOPEN)
     pending = (await state.get_data()).get("pending_text")
-    if callback_data.value == 1 and pending:
+    if callback_data.action is TicketAction.REOPEN_WITH_PENDING and pending:
         # "Reopen" chosen for a message written to a resolved request: that
         # message is the reason.
         await desk.reopen(actor, ticket.number, to_plain(pending))
@@ -77,7 +77,7 @@ async def withdraw(
     query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
 ) -> None:
     number = callback_data.number
-    if callback_data.value != 1:
+    if callback_data.action is not TicketAction.WITHDRAW_CONFIRMED:
         ticket = await desk.ensure_allowed(actor, number, Action.WITHDRAW)
         await query.answer()
         await _reply(
@@ -102,7 +102,8 @@ async def add_info(
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CUSTOMER_MESSAGE)
     data = await state.get_data()
-    if callback_data.value == 1 and (data.get("pending_text") or data.get("pending_files")):
+    pending = data.get("pending_text") or data.get("pending_files")
+    if callback_data.action is TicketAction.ADD_PENDING and pending:
         # The customer chose where the message they already wrote belongs.
         await desk.add_information(
             actor,
@@ -139,9 +140,9 @@ async def information_given(
 
 
 async def rate(
-    query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
+    query: CallbackQuery, callback_data: RatingCallback, desk: Desk, actor: Actor, texts: Texts
 ) -> None:
-    await desk.rate(actor, callback_data.number, callback_data.value)
+    await desk.rate(actor, callback_data.number, callback_data.stars)
     await query.answer(texts("done.rated"))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
@@ -154,18 +155,18 @@ def attachments_from_data(data: dict[str, Any]) -> list[AttachmentIn]:
 def router() -> Router:
     """A fresh router: each Dispatcher (one per process, several in tests) gets its own."""
     router = Router(name=__name__)
-    router.callback_query.register(confirm, TicketCallback.filter(F.action == TicketAction.CONFIRM))
-    router.callback_query.register(
-        disagree, TicketCallback.filter(F.action == TicketAction.DISAGREE)
+    buttons = (
+        (confirm, (TicketAction.CONFIRM,)),
+        (disagree, (TicketAction.DISAGREE, TicketAction.REOPEN_WITH_PENDING)),
+        (withdraw, (TicketAction.WITHDRAW, TicketAction.WITHDRAW_CONFIRMED)),
+        (add_info, (TicketAction.ADD_INFO, TicketAction.ADD_PENDING)),
     )
+    for handler, actions in buttons:
+        router.callback_query.register(handler, TicketCallback.filter(F.action.in_(actions)))
+        router.callback_query.register(handler, LegacyButton(TicketCallback, *actions))
+    router.callback_query.register(rate, RatingCallback.filter())
+    router.callback_query.register(rate, LegacyButton(RatingCallback))
     router.message.register(reason_given, CustomerStates.reason, F.text)
     router.message.register(reason_not_text, CustomerStates.reason)
-    router.callback_query.register(
-        withdraw, TicketCallback.filter(F.action == TicketAction.WITHDRAW)
-    )
-    router.callback_query.register(
-        add_info, TicketCallback.filter(F.action == TicketAction.ADD_INFO)
-    )
     router.message.register(information_given, CustomerStates.information)
-    router.callback_query.register(rate, TicketCallback.filter(F.action == TicketAction.RATE))
     return router

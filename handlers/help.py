@@ -9,15 +9,15 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import LanguageCallback
-from bot.settings import Settings
 from desk.service import Actor, Desk
 from locales import LOCALES, Texts
+from tgkit.callbacks import LanguageCallback
+from tgkit.config import ChatSettings
 
 NAMES = {"ru": "Русский", "en": "English"}
 
 
-async def help_command(message: Message, texts: Texts, settings: Settings) -> None:
+async def help_command(message: Message, texts: Texts, settings: ChatSettings) -> None:
     await message.answer(texts("help.text", hours=escape(settings.support_hours)))
 
 

@@ -11,8 +11,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import DialogManager, ShowMode
 
-from bot.callbacks import MenuAction, MenuCallback
 from dialogs.intake import show_or_start
+from tgkit.callbacks import MenuAction, MenuCallback
 
 
 async def new_request(_message: Message, dialog_manager: DialogManager) -> None:

@@ -8,11 +8,18 @@ from datetime import tzinfo
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import MenuAction, MenuCallback, MyPageCallback, TicketAction, TicketCallback
 from desk.lifecycle import allowed_actions
 from desk.model import Action, Status, format_number
 from locales import Texts
 from storage.models import Ticket
+from tgkit.callbacks import (
+    MenuAction,
+    MenuCallback,
+    MyPageCallback,
+    RatingCallback,
+    TicketAction,
+    TicketCallback,
+)
 
 
 def resolution(texts: Texts, number: int) -> InlineKeyboardMarkup:
@@ -33,7 +40,7 @@ def rating(number: int) -> InlineKeyboardMarkup:
     for value in range(1, 6):
         builder.button(
             text="⭐" * value if value < 4 else f"{value}⭐",
-            callback_data=TicketCallback(action=TicketAction.RATE, number=number, value=value),
+            callback_data=RatingCallback(number=number, stars=value),
         )
     builder.adjust(5)
     return builder.as_markup()
@@ -54,10 +61,9 @@ def ticket_actions(texts: Texts, ticket: Ticket) -> InlineKeyboardMarkup:
     allowed = allowed_actions(status)
     builder = InlineKeyboardBuilder()
 
-    def add(key: str, action: TicketAction, value: int = 0) -> None:
+    def add(key: str, action: TicketAction) -> None:
         builder.button(
-            text=texts(key),
-            callback_data=TicketCallback(action=action, number=ticket.number, value=value),
+            text=texts(key), callback_data=TicketCallback(action=action, number=ticket.number)
         )
 
     if Action.CUSTOMER_MESSAGE in allowed:
@@ -126,9 +132,7 @@ def choose_ticket(texts: Texts, tickets: Sequence[Ticket]) -> InlineKeyboardMark
     for ticket in tickets:
         builder.button(
             text=f"{format_number(ticket.number)} · {ticket.topic[:40]}",
-            callback_data=TicketCallback(
-                action=TicketAction.ADD_INFO, number=ticket.number, value=1
-            ),
+            callback_data=TicketCallback(action=TicketAction.ADD_PENDING, number=ticket.number),
         )
     builder.button(
         text=texts("buttons.new_request"), callback_data=MenuCallback(action=MenuAction.NEW)
@@ -141,7 +145,7 @@ def reopen_or_new(texts: Texts, number: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=texts("buttons.reopen"),
-        callback_data=TicketCallback(action=TicketAction.DISAGREE, number=number, value=1),
+        callback_data=TicketCallback(action=TicketAction.REOPEN_WITH_PENDING, number=number),
     )
     builder.button(
         text=texts("buttons.new_request"), callback_data=MenuCallback(action=MenuAction.NEW)
@@ -154,7 +158,7 @@ def confirm_withdraw(texts: Texts, number: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=texts("buttons.withdraw_confirm"),
-        callback_data=TicketCallback(action=TicketAction.WITHDRAW, number=number, value=1),
+        callback_data=TicketCallback(action=TicketAction.WITHDRAW_CONFIRMED, number=number),
     )
     builder.button(
         text=texts("buttons.cancel"),

@@ -8,13 +8,20 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import MenuAction, MenuCallback, MyPageCallback, TicketAction, TicketCallback
-from bot.html import to_plain
 from desk.model import format_number
 from desk.service import Actor, Desk
 from handlers import keyboards
 from locales import Texts
 from storage.models import Ticket, TicketEvent
+from tgkit.callbacks import (
+    LegacyButton,
+    MenuAction,
+    MenuCallback,
+    MyPageCallback,
+    TicketAction,
+    TicketCallback,
+)
+from tgkit.html import to_plain
 
 PAGE = 5
 HISTORY_LINES = 15
@@ -104,4 +111,5 @@ def router() -> Router:
     router.callback_query.register(my_button, MenuCallback.filter(F.action == MenuAction.MY))
     router.callback_query.register(my_page, MyPageCallback.filter())
     router.callback_query.register(view, TicketCallback.filter(F.action == TicketAction.VIEW))
+    router.callback_query.register(view, LegacyButton(TicketCallback, TicketAction.VIEW))
     return router

@@ -18,14 +18,14 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
-from bot.albums import AlbumMiddleware
-from bot.attachments import cleaned_attachments, rejection_text
 from desk.images import ImageRejected
 from desk.model import Status, format_number
 from desk.service import Actor, Desk, MessageRef
 from handlers import keyboards
-from handlers.start import main_menu
 from locales import Texts
+from tgkit.albums import AlbumMiddleware
+from tgkit.attachments import cleaned_attachments, rejection_text
+from tgkit.menu import main_menu
 
 
 def text_of(message: Message) -> str:

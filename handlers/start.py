@@ -13,11 +13,8 @@ from html import escape
 
 from aiogram import Router
 from aiogram.filters import CommandObject, CommandStart
-from aiogram.types import InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import Message
 
-from bot.callbacks import MenuAction, MenuCallback
-from bot.settings import Settings
 from desk.errors import NotFound
 from desk.links import InvalidLink, is_organisation_link, verify_organisation_link
 from desk.model import parse_number
@@ -25,20 +22,10 @@ from desk.service import Actor, Desk
 from handlers import keyboards
 from handlers.my import render_ticket
 from locales import Texts
+from tgkit.config import ChatSettings
+from tgkit.menu import main_menu
 
 TICKET_PREFIX = "t_"
-
-
-def main_menu(texts: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=texts("start.new_request"), callback_data=MenuCallback(action=MenuAction.NEW)
-    )
-    builder.button(
-        text=texts("start.my_requests"), callback_data=MenuCallback(action=MenuAction.MY)
-    )
-    builder.adjust(2)
-    return builder.as_markup()
 
 
 def ticket_link_payload(number: int) -> str:
@@ -49,7 +36,7 @@ async def start(
     message: Message,
     command: CommandObject,
     texts: Texts,
-    settings: Settings,
+    settings: ChatSettings,
     desk: Desk,
     actor: Actor,
 ) -> None:

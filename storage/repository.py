@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Agent,
     Attachment,
+    Counter,
     Customer,
     Message,
     Organisation,
@@ -36,8 +37,6 @@ async def allocate_number(session: AsyncSession, counter: str = "ticket") -> int
     ends, so concurrent creators queue here and numbers stay consecutive; a
     rolled-back number was never visible, so none is ever reused.
     """
-    from storage.models import Counter
-
     result = await session.execute(
         update(Counter)
         .where(Counter.name == counter)

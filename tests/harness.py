@@ -15,14 +15,15 @@ import pytest_asyncio
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.app import build_bot, build_dispatcher, deliverers
-from bot.outbox import Delivery, OutboxSender
+from bot.app import build_bot, build_dispatcher
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from delivery import deliverers
 from desk.service import Desk
 from storage.db import SessionFactory
 from tests.conftest import BACKOFFICE_CHAT_ID, Clock
 from tgemulator import Chat, People, RunningEmulator, User, World
+from tgkit.outbox import Delivery, OutboxSender
 
 LINK_SECRET = "cabinet-shared-secret"
 

@@ -24,10 +24,9 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import Update
 
-from backoffice.delivery import BackofficeDeliverer
 from bot.app import build_dispatcher
-from bot.outbox import Delivery, OutboxSender
 from bot.settings import Settings
+from delivery.backoffice import BackofficeDeliverer
 from desk.model import Audience, Kind, Role
 from desk.service import Actor, AttachmentIn, Desk, NewTicket
 from storage import repository as repo
@@ -36,6 +35,7 @@ from storage.models import Outbox, Ticket
 from tests.conftest import BACKOFFICE_CHAT_ID, Clock
 from tgemulator import Chat, RunningEmulator, StoredMessage, User, make_image
 from tgemulator.pytest_plugin import emulator
+from tgkit.outbox import Delivery, OutboxSender
 
 __all__ = ["Office", "emulator", "office"]
 

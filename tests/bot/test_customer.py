@@ -6,12 +6,12 @@ import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import TicketAction, TicketCallback
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
 from storage import repository as repo
 from tests.harness import Harness
 from tgemulator import StoredMessage, User, make_image
+from tgkit.callbacks import TicketAction, TicketCallback
 
 MSK = ZoneInfo("Europe/Moscow")
 AGENT = frozenset({Role.AGENT})
@@ -150,6 +150,23 @@ async def test_solved_closes_and_rating_is_stored(harness: Harness) -> None:
     await press.answer()
     ticket = await harness.desk.ticket(actor, number)
     assert (ticket.status, ticket.close_reason, ticket.rating) == ("closed", "confirmed", 5)
+
+
+async def test_buttons_sent_before_the_upgrade_still_work(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    resolved = await resolve(harness, person, number)
+    await (await harness.people.press(person, resolved, text="✅ Решено")).answer()
+    closed = await harness.people.wait_for_message(person, contains("Спасибо за подтверждение"))
+    # The rating buttons as they were packed before RatingCallback existed.
+    old = f"t:r:{number}:4"
+    harness.world.find_message(closed.chat_id, closed.message_id).data["reply_markup"] = {  # type: ignore[union-attr]
+        "inline_keyboard": [[{"text": "4⭐", "callback_data": old}]]
+    }
+    assert (
+        "Спасибо" in (await (await harness.people.press(person, closed, data=old)).answer())["text"]
+    )
+    assert (await harness.desk.ticket(actor, number)).rating == 4
 
 
 async def test_a_stale_button_is_refused_politely(harness: Harness) -> None:

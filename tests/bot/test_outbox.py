@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from bot.app import deliverers
-from bot.outbox import LEASE, Delivery, OutboxSender
-from desk.model import Kind, Priority, Role
+from delivery import deliverers
+from desk.model import Kind, OutboxStatus, Priority, Role
 from desk.service import Actor, NewTicket
+from storage import outbox
 from storage import repository as repo
 from storage.models import Outbox
 from tests.harness import Harness
 from tgemulator import FaultPlan, User
+from tgkit.outbox import LEASE, Delivery, OutboxSender
 
 
 async def quiet_sender(h: Harness) -> OutboxSender:
@@ -118,3 +119,8 @@ async def test_a_claimed_row_is_not_sent_twice_and_a_dead_claim_expires(harness:
     await sender.drain()
     assert len(texts_of(harness, person)) == 1
     assert (await customer_rows(harness))[0].status == "sent"
+
+
+def test_storage_speaks_the_desks_outbox_statuses() -> None:
+    # storage may not import desk, so the column's values are spelled twice.
+    assert {outbox.PENDING, outbox.SENT, outbox.FAILED} == {s.value for s in OutboxStatus}

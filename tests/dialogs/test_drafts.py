@@ -108,7 +108,7 @@ async def test_the_reminder_loop_runs_between_startup_and_shutdown(
         assert [c.text for c in bot.sent(SendMessage)] == [customer.t("intake.reminder_no_topic")]
     finally:
         await dispatcher.emit_shutdown()
-    assert reminder._task is None
+    assert not reminder.running
 
 
 def redis_storage(url: str) -> RedisStorage:

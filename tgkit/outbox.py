@@ -3,7 +3,7 @@
 Rows are drained per chat in the order they were written (a customer never
 reads "closed" before "resolved"); across chats the row of the most urgent
 request goes first. A deliverer per audience turns a row into Bot API calls:
-``handlers.notifications`` for customers, ``backoffice.delivery`` for the
+``delivery.customer`` for customers, ``delivery.backoffice`` for the
 agents' group. The sender only knows how to schedule, retry and record.
 
 Failures:
@@ -17,7 +17,6 @@ Failures:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,13 +33,13 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from prometheus_client import Counter, Gauge
-from sqlalchemy import and_, exists, select, update
-from sqlalchemy.orm import aliased
 
-from desk.model import Audience, OutboxStatus
+from desk.model import Audience
 from desk.service import Desk
+from storage import outbox
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
+from tgkit.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -95,34 +94,18 @@ class OutboxSender:
         self._context = context
         self._deliverers = deliverers
         self._clock = clock
-        self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("outbox-sender", self.drain, interval=IDLE_POLL_SECONDS)
         context.desk.outbox_listeners.append(self.wake)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                delay = await self.drain()
-            except Exception:  # the loop must survive anything; the cause is logged
-                log.exception("outbox sender failed; retrying")
-                delay = IDLE_POLL_SECONDS
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        await self._loop.stop()
 
     async def drain(self) -> float:
         """Deliver everything due now; return seconds until the next row is due."""
@@ -137,59 +120,19 @@ class OutboxSender:
 
     async def _claim(self, row: Outbox) -> bool:
         """Take the row for this sender; False when another sender was first."""
-        now = self._clock()
         async with self._context.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Outbox)
-                .where(
-                    Outbox.id == row.id,
-                    Outbox.status == OutboxStatus.PENDING.value,
-                    Outbox.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + LEASE, attempts=Outbox.attempts + 1)
-            )
-        claimed = getattr(result, "rowcount", 0) == 1
+            claimed = await outbox.claim(session, row.id, self._clock(), LEASE)
         if claimed:
             row.attempts += 1
         return claimed
 
     async def _due(self) -> Sequence[Outbox]:
-        earlier = aliased(Outbox)
-        # Only the oldest pending row of each chat: order within a chat is kept
-        # even when a later row is more urgent.
-        blocked = exists().where(
-            and_(
-                earlier.chat_id == Outbox.chat_id,
-                earlier.status == OutboxStatus.PENDING.value,
-                earlier.id < Outbox.id,
-            )
-        )
-        query = (
-            select(Outbox)
-            .where(
-                Outbox.status == OutboxStatus.PENDING.value,
-                Outbox.next_attempt_at <= self._clock(),
-                ~blocked,
-            )
-            .order_by(Outbox.priority, Outbox.id)
-            .limit(BATCH)
-        )
         async with self._context.sessions() as session:
-            return (await session.execute(query)).scalars().all()
+            return await outbox.due(session, self._clock(), BATCH)
 
     async def _next_due_in(self) -> float:
         async with self._context.sessions() as session:
-            pending = (
-                (
-                    await session.execute(
-                        select(Outbox.next_attempt_at)
-                        .where(Outbox.status == OutboxStatus.PENDING.value)
-                        .order_by(Outbox.next_attempt_at)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            pending = await outbox.pending_due_times(session)
         PENDING.set(len(pending))
         if not pending:
             return IDLE_POLL_SECONDS
@@ -231,37 +174,16 @@ class OutboxSender:
         else:
             await self._retry(row, backoff(row.attempts - 1), error)
 
-    async def _update(self, row: Outbox, apply: Callable[[Outbox], None]) -> None:
-        async with self._context.sessions() as session, session.begin():
-            stored = await session.get(Outbox, row.id)
-            if stored is not None:
-                apply(stored)
-
     async def _done(self, row: Outbox, message_id: int | None) -> None:
-        now = self._clock()
-
-        def apply(stored: Outbox) -> None:
-            stored.status = OutboxStatus.SENT.value
-            stored.sent_at = now
-            stored.sent_message_id = message_id
-            stored.last_error = None
-
-        await self._update(row, apply)
+        async with self._context.sessions() as session, session.begin():
+            await outbox.mark_sent(session, row.id, self._clock(), message_id)
         SENT.labels(row.audience, row.kind).inc()
 
     async def _retry(self, row: Outbox, delay: timedelta, error: str) -> None:
-        due = self._clock() + delay
-
-        def apply(stored: Outbox) -> None:
-            stored.next_attempt_at = due
-            stored.last_error = error[:2000]
-
-        await self._update(row, apply)
+        async with self._context.sessions() as session, session.begin():
+            await outbox.mark_retry(session, row.id, self._clock() + delay, error)
 
     async def _fail(self, row: Outbox, error: str, reason: str) -> None:
-        def apply(stored: Outbox) -> None:
-            stored.status = OutboxStatus.FAILED.value
-            stored.last_error = error[:2000]
-
-        await self._update(row, apply)
+        async with self._context.sessions() as session, session.begin():
+            await outbox.mark_failed(session, row.id, error)
         FAILED.labels(row.audience, reason).inc()

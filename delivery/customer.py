@@ -19,11 +19,11 @@ from aiogram.types import (
     MediaUnion,
 )
 
-from bot.outbox import Delivery
 from desk.model import CloseReason, format_number
 from handlers import keyboards
 from locales import Texts, pick_locale
 from storage.models import Outbox, Ticket
+from tgkit.outbox import Delivery
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024

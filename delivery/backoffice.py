@@ -45,10 +45,10 @@ from backoffice.cards import (
     topic_name,
     utf16_len,
 )
-from bot.html import to_plain
-from bot.outbox import Delivery
 from locales import Texts
 from storage.models import Outbox, Ticket
+from tgkit.html import to_plain
+from tgkit.outbox import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import Message, TelegramObject
+from aiogram import BaseMiddleware, Dispatcher
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import ErrorEvent, Message, TelegramObject, Update
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -49,5 +50,22 @@ class AlbumMiddleware(BaseMiddleware):
         album = sorted(self._albums.pop(key), key=lambda m: m.message_id)
         try:
             await handler(album[0], {**data, "album": album})
-        except Exception:  # outside the dispatcher's error routers now; keep the cause
-            log.exception("album %s could not be handled", key[1])
+        except Exception as error:
+            # Outside the update's handling now: ask the dispatcher's error
+            # handlers, as aiogram does for any other update.
+            if not await self._report(error, data):
+                log.exception("album %s could not be handled", key[1])
+
+    async def _report(self, error: Exception, data: dict[str, Any]) -> bool:
+        """Whether an error handler of the dispatcher took the album's error."""
+        dispatcher: Dispatcher | None = data.get("dispatcher")
+        update: Update | None = data.get("event_update")
+        if dispatcher is None or update is None:
+            return False
+        try:
+            event = ErrorEvent(update=update, exception=error)
+            handled = await dispatcher.propagate_event(update_type="error", event=event, **data)
+        except Exception:
+            log.exception("the error handler failed on an album")
+            return True  # logged, with the error handler's own cause
+        return handled is not UNHANDLED

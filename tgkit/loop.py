@@ -1,0 +1,62 @@
+"""One way to run a background loop: the outbox sender, the scheduler, the draft reminder.
+
+A loop runs ``step`` once, then waits ``interval`` seconds (or as long as the
+step asks, by returning a number) unless woken sooner, and again, until
+stopped. A step that raises is logged with its traceback and the loop carries
+on after the interval: one bad round must not stop the next ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[], Awaitable[float | None]]
+
+
+class BackgroundLoop:
+    def __init__(self, name: str, step: Step, *, interval: float) -> None:
+        self.name = name
+        self.interval = interval
+        self._step = step
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> None:
+        """Start the loop; starting a running loop does nothing."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self) -> None:
+        """Run the next step now instead of at the end of the wait."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            # Cleared before the step: a wake during the step means work may have
+            # arrived after the step looked, so the next step follows at once.
+            self._wake.clear()
+            try:
+                delay = await self._step()
+            except Exception:  # the loop must survive anything; the cause is logged
+                log.exception("%s: a round failed; the next one follows", self.name)
+                delay = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), timeout=self.interval if delay is None else delay
+                )

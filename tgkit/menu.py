@@ -1,0 +1,25 @@
+"""The customer's main menu: under /start's greeting, and wherever a customer is lost.
+
+Here rather than in handlers: the dialogs show it too (a button of a dialog
+that is no longer open), and handlers import the dialogs, not the reverse.
+"""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from locales import Texts
+from tgkit.callbacks import MenuAction, MenuCallback
+
+
+def main_menu(texts: Texts) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=texts("start.new_request"), callback_data=MenuCallback(action=MenuAction.NEW)
+    )
+    builder.button(
+        text=texts("start.my_requests"), callback_data=MenuCallback(action=MenuAction.MY)
+    )
+    builder.adjust(2)
+    return builder.as_markup()
