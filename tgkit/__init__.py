@@ -1,0 +1,1 @@
+"""Telegram toolkit shared by the handlers, dialogs and backoffice: below them, above desk."""
