@@ -44,6 +44,8 @@ from handlers import notifications
 from locales import LOCALES, Texts
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
+from tgkit.limiter import Limiter, LimiterMiddleware
+from tgkit.retry import RetryMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,13 @@ def deliverers() -> dict[Audience, Deliverer]:
     }
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool = True) -> Bot:
+    """``guarded``: retry and pace every call (off only for tests of the bare calls)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    if guarded:
+        # Retry outermost, so every attempt is paced; with Redis replicas share the limits.
+        session.middleware(RetryMiddleware())
+        session.middleware(LimiterMiddleware(Limiter(redis)))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -162,12 +169,12 @@ async def serve(settings: Settings) -> int:
     )
     storage = fsm_storage(settings)
     dispatcher = build_dispatcher(settings, desk, sessions, storage)
-    bot = build_bot(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    bot = build_bot(settings, redis)
     app = build_web_app(settings, sessions)
     sender = OutboxSender(
         Delivery(bot, sessions, desk, default_locale=settings.default_locale), deliverers()
     )
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
     )
