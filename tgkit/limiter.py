@@ -379,7 +379,8 @@ class Limiter:
     async def _chat_turn(self, key: str | None) -> AsyncIterator[None]:
         """One sender per chat asks the backend at a time, the others queue in order: a
         burst to one chat does not wake dozens of pollers (whose load delays the sends
-        already let through), and sends to a chat leave in the order they were made."""
+        already let through), and sends to a chat are let through in the order they
+        asked (a burst's first few may still overtake each other on the wire)."""
         if key is None:
             yield
             return
