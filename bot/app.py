@@ -42,8 +42,10 @@ from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
 from tgkit import errors
 from tgkit.flow import FlowDispatcher, UpdateFlow
+from tgkit.limiter import Limiter, LimiterMiddleware
 from tgkit.middlewares import ActorMiddleware
 from tgkit.outbox import Delivery, OutboxSender
+from tgkit.retry import RetryMiddleware
 from tgkit.updates import MemorySeen, RedisSeen, SeenUpdates, UpdateGuard, note_commit
 
 log = logging.getLogger(__name__)
@@ -117,8 +119,13 @@ def build_dispatcher(
     return dispatcher
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool = True) -> Bot:
+    """``guarded``: retry and pace every call (off only for tests of the bare calls)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    if guarded:
+        # Retry outermost, so every attempt is paced; with Redis replicas share the limits.
+        session.middleware(RetryMiddleware())
+        session.middleware(LimiterMiddleware(Limiter(redis)))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -225,7 +232,7 @@ async def serve(settings: Settings) -> int:
     storage = fsm_storage(settings, redis)
     seen: SeenUpdates = RedisSeen(redis) if redis is not None else MemorySeen()
     dispatcher = build_dispatcher(settings, desk, storage, seen)
-    bot = build_bot(settings)
+    bot = build_bot(settings, redis)
     app = build_web_app(settings, sessions)
     sender = OutboxSender(
         Delivery(bot, sessions, desk, default_locale=settings.default_locale), deliverers()

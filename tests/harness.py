@@ -74,7 +74,8 @@ async def harness(
         webhook_url="",
         link_secret=LINK_SECRET,
     )
-    bot = build_bot(settings)
+    # Bare calls: these tests see Telegram's 429s and faults themselves (tests/tgkit covers both).
+    bot = build_bot(settings, guarded=False)
     dispatcher = build_dispatcher(settings, desk, MemoryStorage())
     sender = OutboxSender(Delivery(bot, sessions, desk), deliverers(), clock=clock)
     scheduler = Scheduler(desk, interval=3600)
