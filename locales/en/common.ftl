@@ -2,7 +2,7 @@
 
 start-greeting =
     Hello, { $name }! This is <b>Call to Visit</b> support.
-    File a request here and follow its status; our specialists work every day from { $hours } Moscow time.
+    File a request here and follow its status; our specialists work every day from { $start } to { $end } Moscow time.
 start-new_request = 📝 New request
 start-my_requests = 📋 My requests
 start-link_not_found = No request was found for this link.

@@ -24,8 +24,8 @@ priority-4 = P4 — low
 
 notify-registered =
     Request <b>{ $number }</b> registered.
-    Priority: { $priority }. First answer expected by { $due }.
-notify-registered_outside_hours = Support is closed now; work on the request starts { $starts }.
+    Priority: { $priority }. First answer expected by { $due } Moscow time.
+notify-registered_outside_hours = Support is closed now; work on the request starts { $starts } Moscow time.
 notify-taken = { $agent } has taken request <b>{ $number }</b>.
 notify-taken_anonymous = Request <b>{ $number }</b> is being worked on.
 notify-priority_changed = Priority of request <b>{ $number }</b> changed: { $old } → { $new }.
@@ -44,15 +44,15 @@ notify-resolved =
 
     { $answer }
 
-    Please confirm that it is solved. Without an answer it closes automatically { $auto_close }.
+    Please confirm that it is solved. Without an answer it closes automatically { $auto_close } Moscow time.
 notify-resolved_no_answer =
     ✅ Request <b>{ $number }</b> is resolved.
 
-    Please confirm that it is solved. Without an answer it closes automatically { $auto_close }.
+    Please confirm that it is solved. Without an answer it closes automatically { $auto_close } Moscow time.
 notify-reopened = 🔄 Request <b>{ $number }</b> is back in progress. Reason: { $reason }
 notify-auto_close_reminder =
     ⏰ Request <b>{ $number }</b> is resolved and awaits your confirmation.
-    Without an answer it closes automatically { $auto_close }.
+    Without an answer it closes automatically { $auto_close } Moscow time.
 notify-clean_copy = This is how support will see the image: file metadata and location removed.
 notify-rate_prompt = Please rate how support handled this request:
 
@@ -144,7 +144,7 @@ help-text =
     /new — new request
     /my — my requests and their status
     /lang — language
-    Support works every day from { $hours } Moscow time.
+    Support works every day from { $start } to { $end } Moscow time.
 
 ## lang
 

@@ -72,7 +72,7 @@ def test_pick_locale(code: str | None, expected: str) -> None:
 def test_missing_key_falls_back_then_fails() -> None:
     with pytest.raises(KeyError):
         Texts("en")("no.such.key")
-    assert "Call to Visit" in Texts("en")("start.greeting", name="Ann", hours="07:00-23:00")
+    assert "Call to Visit" in Texts("en")("start.greeting", name="Ann", start="07:00", end="23:00")
 
 
 def test_missing_variable_fails_instead_of_sending_a_broken_text() -> None:
