@@ -137,7 +137,10 @@ backoffice-answer-usage_find = Find what? /find CTV-1042, /find @username or /fi
 backoffice-answer-usage_split = Reply with /split to a customer's message (or add the new request's text: /split text).
 backoffice-answer-usage_note = Write the note after the command (/note text) in the request's topic or as a reply to one of its messages.
 backoffice-answer-text_required = Text is required.
-backoffice-answer-too_long = The text is too long: { $maximum } characters at most.
+backoffice-answer-too_long = The text is too long: { $maximum } { $maximum ->
+        [one] character
+       *[other] characters
+    } at most.
 
 ## backoffice.queue
 

@@ -14,13 +14,22 @@ intake-step_kind =
     Choose what fits best:
 intake-step_topic =
     <b>Step 2 of 5 · topic</b>
-    What the request is about, briefly — up to { $maximum } characters. For example: “Clients do not receive SMS reminders”.
+    What the request is about, briefly — up to { $maximum } { $maximum ->
+            [one] character
+           *[other] characters
+        }. For example: “Clients do not receive SMS reminders”.
 intake-step_description =
     <b>Step 3 of 5 · description</b>
-    Describe what happens: what you did, what you expected and what you got instead. From { $minimum } to { $maximum } characters.
+    Describe what happens: what you did, what you expected and what you got instead. From { $minimum } to { $maximum } { $maximum ->
+            [one] character
+           *[other] characters
+        }.
 intake-step_screenshots =
     <b>Step 4 of 5 · screenshots</b>
-    Send up to { $maximum } screenshots — as photos or as image files, an album is fine. If you have none, press “Skip”.
+    Send up to { $maximum } { $maximum ->
+            [one] screenshot
+           *[other] screenshots
+        } — as photos or as image files, an album is fine. If you have none, press “Skip”.
 intake-screenshots_count = Screenshots received: <b>{ $count } of { $maximum }</b>.
 intake-clean_copy = Screenshot { $number } of { $maximum } — this is what support will see: the file's metadata and location were removed.
 intake-step_details =
@@ -40,7 +49,10 @@ intake-summary_details =
     { $value }
 intake-summary_no_details = <b>Technical details:</b> none
 intake-summary_footer = All correct — press “Submit”. Fix any field with the buttons below.
-intake-truncated = … ({ $length } characters in all; support gets the whole text)
+intake-truncated = … ({ $length } { $length ->
+        [one] character
+       *[other] characters
+    } in all; support gets the whole text)
 intake-sent = ✅ Request sent. Its number and the time of the first answer come in the next message.
 intake-cancel_question = Cancel the request? Everything you entered will be deleted.
 intake-cancelled = Request cancelled. Send /new to start again.
@@ -81,16 +93,31 @@ intake-buttons-continue = 📝 Continue the request
 
 intake-bad-not_text = Text is needed here, but this is a { $what }. Please write it as text.
 intake-bad-empty = The message is empty. Please write some text.
-intake-bad-too_long = Too long: { $length } characters, the limit is { $maximum }. Please shorten it — the previous version is kept.
-intake-bad-too_short = Too short: { $length } characters, at least { $minimum } are needed. Please describe it in a little more detail.
+intake-bad-too_long = Too long: { $length } { $length ->
+        [one] character
+       *[other] characters
+    }, the limit is { $maximum }. Please shorten it — the previous version is kept.
+intake-bad-too_short = Too short: { $length } { $length ->
+        [one] character
+       *[other] characters
+    }, at least { $minimum } { $minimum ->
+        [one] is
+       *[other] are
+    } needed. Please describe it in a little more detail.
 intake-bad-choose_kind = First choose the kind of request with a button below — the text is needed at the next step.
 intake-bad-use_buttons = The request is filled in. To change something, press the button of that field below.
 intake-bad-screenshot_expected = Screenshots are needed here — photos or image files, but this is a { $what }. If you have none, press “Skip”.
 intake-bad-not_image = This file is not an image. Please send the screenshot as a photo or as a PNG or JPEG file.
 intake-bad-too_large = The file is over { $maximum } MB. Please send a smaller screenshot or send it as a photo.
-intake-bad-too_many_pixels = The image is too large: over { $maximum } megapixels. Please send an ordinary screenshot.
+intake-bad-too_many_pixels = The image is too large: over { $maximum } { $maximum ->
+        [one] megapixel
+       *[other] megapixels
+    }. Please send an ordinary screenshot.
 intake-bad-bomb = This image could not be opened safely: it claims an enormous size. Please send an ordinary screenshot.
-intake-bad-too_many_screenshots = At most { $maximum } screenshots can be attached — this one was not added. Press “Done” to continue.
+intake-bad-too_many_screenshots = At most { $maximum } { $maximum ->
+        [one] screenshot
+       *[other] screenshots
+    } can be attached — this one was not added. Press “Done” to continue.
 intake-bad-duplicate_screenshot = This screenshot is already attached.
 intake-bad-download_failed = Could not get the file from Telegram. Please send it again.
 intake-bad-invalid = Please check this field.

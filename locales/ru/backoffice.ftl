@@ -137,7 +137,10 @@ backoffice-answer-usage_find = Что искать? /find CTV-1042, /find @usern
 backoffice-answer-usage_split = Ответьте командой /split на сообщение клиента (или допишите текст новой заявки: /split текст).
 backoffice-answer-usage_note = Напишите заметку после команды (/note текст) в теме заявки или ответом на её сообщение.
 backoffice-answer-text_required = Нужен текст.
-backoffice-answer-too_long = Слишком длинный текст: не больше { $maximum } символов.
+backoffice-answer-too_long = Слишком длинный текст: не больше { $maximum } { $maximum ->
+        [one] символа
+       *[many] символов
+    }.
 
 ## backoffice.queue
 

@@ -98,3 +98,32 @@ def test_values_go_in_as_they_are() -> None:
     assert Texts("en")("intake.clean_copy", number=12345, maximum=-1000).startswith(
         "Screenshot 12345 of -1000 "
     )
+
+
+@pytest.mark.parametrize(
+    ("length", "word"),
+    [
+        (1, "1 символ,"),
+        (2, "2 символа,"),
+        (5, "5 символов,"),
+        (11, "11 символов,"),
+        (21, "21 символ,"),
+    ],
+)
+def test_russian_plural_forms(length: int, word: str) -> None:
+    text = Texts("ru")("intake.bad.too_long", length=length, maximum=100)
+    assert text.startswith(f"Слишком длинно: {word} а можно не больше 100.")
+
+
+@pytest.mark.parametrize(("length", "word"), [(1, "1 character,"), (2, "2 characters,")])
+def test_english_plural_forms(length: int, word: str) -> None:
+    assert Texts("en")("intake.bad.too_long", length=length, maximum=100).startswith(
+        f"Too long: {word} the limit is 100."
+    )
+
+
+def test_a_count_of_one_in_the_intake() -> None:
+    assert "1 символ," in Texts("ru")("intake.bad.too_short", length=1, minimum=10)
+    assert "(всего 4001 символ," in Texts("ru")("intake.truncated", length=4001)
+    assert "не больше 1 скриншота —" in Texts("ru")("intake.bad.too_many_screenshots", maximum=1)
+    assert "at least 1 is needed" in Texts("en")("intake.bad.too_short", length=0, minimum=1)
