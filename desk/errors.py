@@ -1,7 +1,7 @@
 """Typed desk errors.
 
 Each error carries a stable ``code`` that the presentation layers map to a
-polite, localised message (``locales/*.toml``, section ``errors``); the
+polite, localised message (``locales/*/*.ftl``, ``errors-*``); the
 English text here is for logs only.
 """
 

@@ -18,7 +18,10 @@ NAMES = {"ru": "Русский", "en": "English"}
 
 
 async def help_command(message: Message, texts: Texts, settings: ChatSettings) -> None:
-    await message.answer(texts("help.text", hours=escape(settings.support_hours)))
+    opens, _, closes = settings.support_hours.partition("-")  # "HH:MM-HH:MM", validated at start-up
+    await message.answer(
+        texts("help.text", start=escape(opens.strip()), end=escape(closes.strip()))
+    )
 
 
 async def lang_command(message: Message, texts: Texts) -> None:

@@ -39,7 +39,7 @@ def rating(number: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for value in range(1, 6):
         builder.button(
-            text="⭐" * value if value < 4 else f"{value}⭐",
+            text=f"{value} ⭐",
             callback_data=RatingCallback(number=number, stars=value),
         )
     builder.adjust(5)

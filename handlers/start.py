@@ -65,8 +65,14 @@ async def start(
         else:
             await message.answer(texts("start.linked", organisation=escape(organisation)))
     name = message.from_user.first_name if message.from_user else ""
+    opens, _, closes = settings.support_hours.partition("-")  # "HH:MM-HH:MM", validated at start-up
     await message.answer(
-        texts("start.greeting", name=escape(name), hours=escape(settings.support_hours)),
+        texts(
+            "start.greeting",
+            name=escape(name),
+            start=escape(opens.strip()),
+            end=escape(closes.strip()),
+        ),
         reply_markup=main_menu(texts),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,12 +45,13 @@ async def test_start_greets_with_hours_and_two_buttons(harness: Harness) -> None
     person = harness.people.user("Анна", language_code="ru")
     await harness.people.command(person, "start")
     answer = await harness.people.wait_for_message(person, lambda m: bool(m.buttons))
-    assert "07:00-23:00" in (answer.text or "")
+    assert "с 07:00 до 23:00" in (answer.text or "")
     assert [b["text"] for b in answer.buttons] == ["📝 Новая заявка", "📋 Мои заявки"]
     english = harness.people.user("Ann", language_code="en")
     await harness.people.command(english, "start")
     answer = await harness.people.wait_for_message(english, lambda m: bool(m.buttons))
     assert "Call to Visit support" in (answer.text or "")
+    assert "from 07:00 to 23:00 Moscow time" in (answer.text or "")
 
 
 async def test_commands_menu_in_both_languages(harness: Harness) -> None:
@@ -68,6 +70,9 @@ async def test_registration_message_reaches_the_customer(harness: Harness) -> No
     message = await harness.people.wait_for_message(person, contains(f"CTV-{number}"))
     assert "зарегистрирована" in (message.text or "")
     assert "P1" in (message.text or "")
+    assert re.search(
+        r"Первый ответ ожидается до \d\d\.\d\d\.\d{4} \d\d:\d\d МСК\.", message.text or ""
+    )
     assert [b["text"] for b in message.buttons] == ["Открыть заявку"]
 
 
@@ -76,7 +81,9 @@ async def test_registration_outside_hours_says_when_work_starts(harness: Harness
     person, actor = await start(harness)
     number = await file_request(harness, actor)
     message = await harness.people.wait_for_message(person, contains(f"CTV-{number}"))
-    assert "нерабочее время" in (message.text or "") and "25.11.2026 07:00" in (message.text or "")
+    assert "нерабочее время" in (message.text or "") and "25.11.2026 07:00 МСК" in (
+        message.text or ""
+    )
 
 
 async def test_status_updates_and_reply_are_pushed(harness: Harness) -> None:
@@ -146,7 +153,8 @@ async def test_solved_closes_and_rating_is_stored(harness: Harness) -> None:
     closed = await harness.people.wait_for_message(
         person, contains("закрыта", "Спасибо за подтверждение")
     )
-    press = await harness.people.press(person, closed, text="5⭐")
+    assert [b["text"] for b in closed.buttons] == ["1 ⭐", "2 ⭐", "3 ⭐", "4 ⭐", "5 ⭐"]
+    press = await harness.people.press(person, closed, text="5 ⭐")
     await press.answer()
     ticket = await harness.desk.ticket(actor, number)
     assert (ticket.status, ticket.close_reason, ticket.rating) == ("closed", "confirmed", 5)
@@ -259,7 +267,7 @@ async def test_reminder_then_auto_close_reach_the_customer(harness: Harness) -> 
     harness.clock.set(datetime(2026, 12, 3, 15, 1, tzinfo=MSK))
     await harness.scheduler.run_once()
     await harness.people.wait_for_message(
-        person, contains("ждёт вашего подтверждения", "04.12.2026 15:00")
+        person, contains("ждёт вашего подтверждения", "04.12.2026 15:00 МСК")
     )
     harness.clock.set(datetime(2026, 12, 4, 15, 1, tzinfo=MSK))
     await harness.scheduler.run_once()
@@ -290,7 +298,10 @@ async def test_lang_switches_the_language(harness: Harness) -> None:
     choose = await harness.people.wait_for_message(person, contains("Choose your language"))
     await (await harness.people.press(person, choose, text="English")).answer()
     await harness.people.command(person, "help")
-    await harness.people.wait_for_message(person, contains("How Call to Visit support works"))
+    help_text = await harness.people.wait_for_message(
+        person, contains("How Call to Visit support works")
+    )
+    assert "every day from 07:00 to 23:00 Moscow time" in (help_text.text or "")
 
 
 async def test_an_album_is_added_to_the_request_as_one_message(harness: Harness) -> None:
