@@ -164,16 +164,16 @@ async def health(request: web.Request) -> web.Response:
         log.exception("health check: database unreachable")
         database = False
     ok = ready and database
-    backoffice = request.app[BACKOFFICE]
+    group = request.app[BACKOFFICE]
     body = {
         "status": "ok" if ok else "starting" if database else "database unreachable",
         "version": __version__,
         "mode": request.app[MODE],
         # Reported, not fatal: customers are still served while agents fix the group.
-        "backoffice": {None: "unchecked", True: "ok", False: "unreachable"}[backoffice.reachable],
+        "backoffice": {None: "unchecked", True: "ok", False: "unreachable"}[group.reachable],
     }
-    if backoffice.reachable is False:
-        body["backoffice_problem"] = backoffice.problem
+    if group.reachable is False:
+        body["backoffice_problem"] = group.problem
     return web.json_response(body, status=200 if ok else 503)
 
 
@@ -235,7 +235,14 @@ async def serve(settings: Settings) -> int:
     bot = build_bot(settings, redis)
     app = build_web_app(settings, sessions)
     sender = OutboxSender(
-        Delivery(bot, sessions, desk, default_locale=settings.default_locale), deliverers()
+        Delivery(
+            bot,
+            sessions,
+            desk,
+            default_locale=settings.default_locale,
+            backoffice=app[BACKOFFICE].mark,
+        ),
+        deliverers(),
     )
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions

@@ -6,17 +6,26 @@ request goes first. A deliverer per audience turns a row into Bot API calls:
 ``delivery.customer`` for customers, ``delivery.backoffice`` for the
 agents' group. The sender only knows how to schedule, retry and record.
 
+Pacing is the limiter's (``tgkit.limiter``, a request middleware on the bot):
+the sender serves many chats at once and each delivery waits for its budget,
+most urgent first. Queued edits of one card are merged into one. Rows are
+claimed in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) with a lease, so
+replicas share the work; a stopping sender hands back what it did not send.
+
 Failures:
 - 429: the row waits ``retry_after`` seconds, as Telegram asks;
 - network errors and 5xx: retried with exponential backoff, up to ``MAX_ATTEMPTS``;
 - 403 (the customer blocked the bot): the customer is marked, the row fails,
   and nothing more is written to them until they come back;
+- the agents' group cannot be written to (chat not found, the bot removed): the
+  row waits and is tried every 30 s, never given up, and ``/health`` says so;
 - other 4xx: the row fails with the error recorded (a bug to look at, never a loop).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +36,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -39,6 +49,7 @@ from desk.service import Desk
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
+from tgkit.limiter import Priority, priority
 from tgkit.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
@@ -46,14 +57,19 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # A claimed row is not picked again before this; a sender that died mid-send
 # leaves it to be retried after the lease (at least once, DESIGN principle 3).
-LEASE = timedelta(seconds=60)
-BATCH = 50
+# Longer than one delivery can take: the request middleware retries for up to
+# 30 s and a group may wait most of a minute for its budget.
+LEASE = timedelta(minutes=3)
+CONCURRENCY = 16  # chats served at once; the limiter, not this, sets the pace
+STOP_GRACE_SECONDS = 2.0
+BACKOFFICE_RETRY = timedelta(seconds=30)
 IDLE_POLL_SECONDS = 5.0  # rows written by another process (the HTTP API, a replica)
 
 SENT = Counter("ctv_outbox_sent_total", "Notifications delivered", ["audience", "kind"])
 FAILED = Counter("ctv_outbox_failed_total", "Notifications given up", ["audience", "reason"])
 RETRIED = Counter("ctv_outbox_retried_total", "Notification attempts to retry", ["reason"])
 PENDING = Gauge("ctv_outbox_pending", "Notifications waiting at the last check")
+MERGED = Counter("ctv_outbox_merged_total", "Card edits merged into a later one")
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,8 @@ class Delivery:
     sessions: SessionFactory
     desk: Desk
     default_locale: str = "ru"
+    # Told whether the agents' group could be written to (for /health).
+    backoffice: Callable[[bool, str], None] | None = None
 
 
 class Deliverer(Protocol):
@@ -83,6 +101,23 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 300))
 
 
+def urgency(row: Outbox) -> Priority:
+    """How the limiter ranks the row when the budget is short: P1 first, then customers."""
+    if row.priority <= 1:
+        return Priority.URGENT
+    if row.audience == Audience.CUSTOMER.value:
+        return Priority.CUSTOMER
+    if row.ticket_id is None:
+        return Priority.BACKGROUND  # digests and other reports
+    return Priority.NORMAL
+
+
+def backoffice_unreachable(error: TelegramAPIError) -> bool:
+    """Telegram's words for a group the bot cannot write to (deleted, or the bot removed)."""
+    text = error.message.lower()
+    return isinstance(error, TelegramForbiddenError) or "chat not found" in text
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -90,11 +125,15 @@ class OutboxSender:
         deliverers: dict[Audience, Deliverer],
         *,
         clock: Callable[[], datetime] = utcnow,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self._context = context
         self._deliverers = deliverers
         self._clock = clock
+        self._concurrency = concurrency
         self._draining = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._claimed: set[int] = set()
         self._loop = BackgroundLoop("outbox-sender", self.drain, interval=IDLE_POLL_SECONDS)
         context.desk.outbox_listeners.append(self.wake)
 
@@ -104,31 +143,48 @@ class OutboxSender:
     def start(self) -> None:
         self._loop.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Finish the deliveries under way for up to ``grace`` s; hand back the rest."""
         await self._loop.stop()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._claimed:
+            # Without this a replica would wait out the lease before sending them.
+            returned = sorted(self._claimed)
+            async with self._context.sessions() as session, session.begin():
+                await outbox.hand_back(session, returned, self._clock())
+            log.info("handed back %d unsent notification(s)", len(returned))
+            self._claimed.clear()
 
     async def drain(self) -> float:
-        """Deliver everything due now; return seconds until the next row is due."""
+        """Deliver everything due now; return seconds until the next row is due.
+
+        Up to ``concurrency`` chats are served at once, one row each: the
+        limiter paces them (a group waiting for its minute's budget does not
+        hold up the customers), and a chat's next row is only due once its
+        previous one is done, so order within a chat is kept.
+        """
         async with self._draining:
             while True:
-                rows = await self._due()
-                if not rows:
+                free = self._concurrency - len(self._tasks)
+                if free > 0:
+                    for row in await self._claim(free):
+                        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                if not self._tasks:
                     return await self._next_due_in()
-                for row in rows:
-                    if await self._claim(row):
-                        await self._deliver(row)
+                await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
 
-    async def _claim(self, row: Outbox) -> bool:
-        """Take the row for this sender; False when another sender was first."""
+    async def _claim(self, limit: int) -> Sequence[Outbox]:
         async with self._context.sessions() as session, session.begin():
-            claimed = await outbox.claim(session, row.id, self._clock(), LEASE)
-        if claimed:
-            row.attempts += 1
-        return claimed
-
-    async def _due(self) -> Sequence[Outbox]:
-        async with self._context.sessions() as session:
-            return await outbox.due(session, self._clock(), BATCH)
+            rows = await outbox.claim_due(session, self._clock(), limit, LEASE)
+        self._claimed.update(row.id for row in rows)
+        return rows
 
     async def _next_due_in(self) -> float:
         async with self._context.sessions() as session:
@@ -140,13 +196,23 @@ class OutboxSender:
         return max(0.05, min(wait, IDLE_POLL_SECONDS))
 
     async def _deliver(self, row: Outbox) -> None:
+        try:
+            await self._attempt(row)
+        finally:
+            self._claimed.discard(row.id)
+
+    async def _attempt(self, row: Outbox) -> None:
         deliverer = self._deliverers.get(Audience(row.audience))
-        async with self._context.sessions() as session:
+        async with self._context.sessions() as session, session.begin():
+            merged = await outbox.merge_card_edits(session, row, self._clock())
             ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
+        if merged:
+            MERGED.inc(merged)
         try:
             if deliverer is None:
                 raise LookupError(f"no deliverer for {row.audience}")
-            message_id = await deliverer(row, ticket, self._context)
+            with priority(urgency(row)):
+                message_id = await deliverer(row, ticket, self._context)
         except TelegramRetryAfter as error:
             RETRIED.labels("429").inc()
             await self._retry(row, timedelta(seconds=error.retry_after), f"429: {error.message}")
@@ -154,10 +220,16 @@ class OutboxSender:
             # ClientDecodeError: a proxy in front of the Bot API answered with a
             # page instead of JSON (a 502 from nginx); as transient as a 5xx.
             await self._transient(row, str(error))
-        except TelegramForbiddenError as error:
-            await self._fail(row, str(error), "forbidden")
-            if row.audience == Audience.CUSTOMER.value and ticket is not None:
-                await self._context.desk.mark_customer_blocked(ticket.customer_id)
+        except (TelegramForbiddenError, TelegramBadRequest) as error:
+            if row.audience == Audience.BACKOFFICE.value and backoffice_unreachable(error):
+                await self._hold_for_backoffice(row, error)
+            elif isinstance(error, TelegramForbiddenError):
+                await self._fail(row, str(error), "forbidden")
+                if row.audience == Audience.CUSTOMER.value and ticket is not None:
+                    await self._context.desk.mark_customer_blocked(ticket.customer_id)
+            else:
+                log.error("outbox row %s (%s) failed: %s", row.id, row.kind, error)
+                await self._fail(row, str(error), "rejected")
         except (TelegramAPIError, LookupError, ValueError) as error:
             log.error("outbox row %s (%s) failed: %s", row.id, row.kind, error)
             await self._fail(row, str(error), "rejected")
@@ -165,7 +237,18 @@ class OutboxSender:
             log.exception("outbox row %s (%s) crashed", row.id, row.kind)
             await self._transient(row, f"{type(error).__name__}: {error}")
         else:
+            if row.audience == Audience.BACKOFFICE.value and self._context.backoffice is not None:
+                self._context.backoffice(True, "")
             await self._done(row, message_id)
+
+    async def _hold_for_backoffice(self, row: Outbox, error: TelegramAPIError) -> None:
+        """The group is gone or the bot is out of it: keep the row until it is back."""
+        problem = error.message.removeprefix("Bad Request: ").removeprefix("Forbidden: ")
+        if self._context.backoffice is not None:
+            self._context.backoffice(False, problem)
+        RETRIED.labels("backoffice_unreachable").inc()
+        # Not counted against MAX_ATTEMPTS: the cards must go out once agents fix it.
+        await self._retry(row, BACKOFFICE_RETRY, f"backoffice unreachable: {problem}")
 
     async def _transient(self, row: Outbox, error: str) -> None:
         RETRIED.labels("transient").inc()

@@ -16,8 +16,8 @@ from aiogram.exceptions import (
 )
 from prometheus_client import REGISTRY
 
-from tgemulator.limits import FaultDecision, FaultInjector
 from tgemulator import RunningEmulator
+from tgemulator.limits import FaultDecision, FaultInjector
 from tgkit.retry import RetryMiddleware, RetryPolicy, at_most_once, creates
 
 from .conftest import BotFactory
