@@ -2,8 +2,9 @@
 
 Agents are the ids in ``AGENT_IDS`` and ``ADMIN_IDS``; with no ``AGENT_IDS``
 they default to the members of the backoffice group, asked of Telegram and
-remembered for a few minutes. Managers (``MANAGER_IDS``) act as managers: they
-may read and write internal notes, the desk refuses them the rest. Anyone else
+remembered for a few minutes (the rule is ``desk.roles.roles_of``). Managers
+(``MANAGER_IDS``) act as managers: they may read and write internal notes, the
+desk refuses them the rest. Anyone else
 is a stranger: they get an alert and nothing changes.
 """
 
@@ -19,6 +20,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, User
 
 from desk.model import Role
+from desk.roles import StaffIds, membership_counts, roles_of
 from desk.service import Actor, Desk
 from locales import Texts
 from tgkit.config import ChatSettings
@@ -55,21 +57,12 @@ class Membership:
 async def staff_roles(
     settings: ChatSettings, membership: Membership, bot: Bot, user: User
 ) -> frozenset[Role]:
-    roles = set()
-    if user.id in settings.agent_ids:
-        roles.add(Role.AGENT)
-    if user.id in settings.manager_ids:
-        roles.add(Role.MANAGER)
-    if user.id in settings.admin_ids:
-        roles.add(Role.ADMIN)
-    # With no AGENT_IDS, the members of the group are the agents (DESIGN §3).
-    if (
-        not settings.agent_ids
-        and not roles
-        and await membership.is_member(bot, settings.backoffice_chat_id, user.id)
-    ):
-        roles.add(Role.AGENT)
-    return frozenset(roles)
+    ids = StaffIds(settings.agent_ids, settings.manager_ids, settings.admin_ids)
+    # Telegram is asked only when membership can matter (no AGENT_IDS, DESIGN §3).
+    member = membership_counts(user.id, ids) and await membership.is_member(
+        bot, settings.backoffice_chat_id, user.id
+    )
+    return roles_of(user.id, ids, group_member=member)
 
 
 def _chat_id(event: TelegramObject) -> int | None:

@@ -2,7 +2,7 @@
 
 The button says what the agent wants; the desk decides whether it may happen
 (the handler re-reads the request). Telegram limits callback data to 64 bytes;
-``tests/backoffice`` packs the longest value of each class to keep it so.
+``tests/bot/test_callback_sizes.py`` packs the longest value of each class to keep it so.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ shorter than what Telegram counts, so a rendered text is never refused.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -37,6 +36,7 @@ from desk.model import (
     Status,
     format_number,
 )
+from desk.sla import is_overdue
 from locales import Texts
 from storage.models import Agent, Ticket, TicketEvent
 from tgkit.html import to_plain
@@ -398,23 +398,6 @@ def ticket_link(ticket: Ticket, chat_id: int) -> str:
     return f'<a href="{escape(link)}">{number}</a>' if link else f"<b>{number}</b>"
 
 
-def is_overdue(ticket: Ticket, now: datetime) -> bool:
-    """Past a due time that still runs (not while waiting for the customer)."""
-    if ticket.paused_at is not None or not Status(ticket.status).is_open:
-        return False
-    if (
-        ticket.first_responded_at is None
-        and ticket.first_response_due_at is not None
-        and ticket.first_response_due_at < now
-    ):
-        return True
-    return (
-        ticket.status != Status.RESOLVED.value
-        and ticket.resolution_due_at is not None
-        and ticket.resolution_due_at < now
-    )
-
-
 def queue_line(ticket: Ticket, view: View, chat_id: int, now: datetime) -> str:
     texts = view.texts
     assignee = agent_name(ticket.assignee)
@@ -546,16 +529,6 @@ class Stats:
     by_priority: dict[int, int]
     overdue: int
     unassigned: int
-
-    @classmethod
-    def of(cls, tickets: Iterable[Ticket], now: datetime) -> Stats:
-        listed = list(tickets)
-        return cls(
-            by_status=dict(Counter(t.status for t in listed)),
-            by_priority=dict(Counter(t.priority for t in listed)),
-            overdue=sum(is_overdue(t, now) for t in listed),
-            unassigned=sum(t.assignee_id is None for t in listed),
-        )
 
 
 def stats_text(stats: Stats, texts: Texts) -> str:

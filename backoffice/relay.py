@@ -2,7 +2,8 @@
 
 A message in a request's topic, or a reply to its card or to any message
 relayed for it, is about that request. It goes to the customer unless it is an
-internal note: it starts with "!", or is sent with /note. Nothing else an
+internal note: it is sent with /note, or the desk says so (``desk.conversation.is_note``:
+it starts with "!", or its author is a manager). Nothing else an
 agent writes in the group leaves it.
 """
 
@@ -18,17 +19,15 @@ from aiogram.types import Message
 from backoffice.buttons import split_message
 from backoffice.callbacks import SplitCallback
 from backoffice.common import ticket_of
+from desk.conversation import is_note, without_note_mark
 from desk.errors import DeskError
-from desk.lifecycle import may
-from desk.model import Action, format_number
+from desk.model import format_number
 from desk.service import Actor, Desk, MessageRef
 from locales import Texts
 from tgkit.albums import AlbumMiddleware
 from tgkit.attachments import attachments_of
 
 log = logging.getLogger(__name__)
-
-NOTE_MARK = "!"
 
 
 def router() -> Router:
@@ -45,10 +44,6 @@ def is_command(message: Message) -> bool:
     return any(
         entity.type == "bot_command" and entity.offset == 0 for entity in message.entities or ()
     )
-
-
-def without_note_mark(html: str) -> str:
-    return html[len(NOTE_MARK) :].lstrip() if html.startswith(NOTE_MARK) else html
 
 
 async def relay(
@@ -69,8 +64,7 @@ async def relay(
         return  # agents talking among themselves
     plain = message.text or message.caption or ""
     source = MessageRef(message.chat.id, message.message_id)
-    # Managers may not reply (R11): what they write stays inside as a note.
-    if plain.startswith(NOTE_MARK) or not may(actor.roles, Action.REPLY):
+    if is_note(actor, plain):
         await desk.note(actor, ticket.number, without_note_mark(message.html_text), source=source)
         await message.reply(texts("backoffice.relay.note_saved"), parse_mode=ParseMode.HTML)
         return

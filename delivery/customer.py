@@ -20,6 +20,7 @@ from aiogram.types import (
 )
 
 from desk.model import CloseReason, format_number
+from desk.resolution import may_be_rated
 from handlers import keyboards
 from locales import Texts, pick_locale
 from storage.models import Outbox, Ticket
@@ -49,7 +50,9 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
-def render(row: Outbox, texts: Texts, context: Delivery) -> tuple[str, InlineKeyboardMarkup | None]:
+def render(
+    row: Outbox, texts: Texts, context: Delivery, ticket: Ticket | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
     p: dict[str, Any] = row.payload
     number = p["number"]
     shown = format_number(number)
@@ -100,7 +103,8 @@ def render(row: Outbox, texts: Texts, context: Delivery) -> tuple[str, InlineKey
         text = texts(f"notify.closed.{reason.value}", number=shown)
         if p.get("comment"):
             text += "\n" + texts("notify.closed.comment", comment=escape(p["comment"]))
-        if reason in (CloseReason.CONFIRMED, CloseReason.AUTO, CloseReason.WITHDRAWN):
+        # The request as it is now: one rated meanwhile is not offered again.
+        if ticket is not None and may_be_rated(ticket):
             text += "\n\n" + texts("notify.rate_prompt")
             return text, keyboards.rating(number)
         return text, None
@@ -114,7 +118,7 @@ async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int 
     bot = context.bot
     if row.kind == "customer.reply_edited":
         return await _edit_copy(row, texts, context)
-    text, markup = render(row, texts, context)
+    text, markup = render(row, texts, context, ticket)
     files: list[dict[str, str]] = list(row.payload.get("files") or [])
     sent_id: int | None = None
     if files:

@@ -66,3 +66,15 @@ class ValidationFailed(DeskError):
         super().__init__(f"{field}: {problem}", field=field, problem=problem, **details)
         self.field = field
         self.problem = problem
+
+
+class AlreadyRated(DeskError):
+    """A request is rated once, by its customer; the first rating stands."""
+
+    code = "already_rated"
+
+
+class InvalidLink(DeskError):
+    """A cabinet link that is forged, damaged or expired: the customer starts normally."""
+
+    code = "invalid_link"

@@ -15,6 +15,7 @@ gigapixels) as ``bomb`` — before any pixel is decoded.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import io
 import warnings
@@ -36,11 +37,50 @@ _ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 _LOSSY = frozenset({"JPEG", "MPO"})
 
 
+class Rejection(enum.StrEnum):
+    """Why the desk refuses an image; the texts are ``intake.bad.<code>`` in locales/."""
+
+    TOO_LARGE = "too_large"
+    NOT_IMAGE = "not_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    BOMB = "bomb"
+
+
 class ImageRejected(ValidationFailed):
-    """A screenshot the desk will not take; ``problem`` says why."""
+    """A screenshot the desk will not take; ``reason`` (and ``problem``) says why."""
 
     def __init__(self, problem: str, **details: object) -> None:
         super().__init__("screenshot", problem, **details)
+        self.reason = Rejection(problem)
+
+    def text_args(self) -> dict[str, int]:
+        """The limit the customer is told, in the units the texts use (MB, megapixels)."""
+        if self.reason is Rejection.TOO_LARGE:
+            return {"maximum": MAX_BYTES // (1024 * 1024)}
+        if self.reason is Rejection.TOO_MANY_PIXELS:
+            return {"maximum": MAX_PIXELS // 1_000_000}
+        return {}
+
+
+def should_inspect(size: int | None, mime_type: str | None, *, screenshot: bool) -> bool:
+    """Whether to download a file a customer sent and inspect it with :func:`inspect_and_clean`.
+
+    ``screenshot``: the file must be an image (the intake's screenshot step);
+    otherwise it is a follow-up, which may be any file. A file over
+    :data:`MAX_BYTES` is never downloaded: it is refused (``too_large``) when
+    it must be an image or Telegram says it is one, and taken as sent
+    otherwise (a large log or PDF: support gets it unchecked).
+    """
+    if size is not None and size > MAX_BYTES:
+        if screenshot or (mime_type or "").startswith("image/"):
+            raise ImageRejected(Rejection.TOO_LARGE, size=size)
+        return False
+    return True
+
+
+def keeps_unreadable(error: ImageRejected, *, screenshot: bool) -> bool:
+    """A file Pillow cannot open: a follow-up keeps it as sent, a screenshot is refused."""
+    return error.reason is Rejection.NOT_IMAGE and not screenshot
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Final
 
 from desk.errors import AlreadyClosed, IllegalTransition, PermissionDenied
 from desk.model import Action, Role, Status
+from desk.roles import CUSTOMER_SIDE, STAFF, WORKERS
 
 N, P, W, R, C = (
     Status.NEW,
@@ -20,6 +21,8 @@ N, P, W, R, C = (
     Status.CLOSED,
 )
 OPEN: Final = (N, P, W, R)
+# In work: the desk owes the next step. A resolved request is open but waits
+# for its customer, so it is neither in the queue nor ever overdue.
 WORKING: Final = (N, P, W)
 
 # action -> {status it may start from: status it leads to}
@@ -49,30 +52,28 @@ TRANSITIONS: Final[Mapping[Action, Mapping[Status, Status]]] = {
     Action.EDIT: {s: s for s in (*OPEN, C)},
 }
 
-STAFF: Final = frozenset({Role.AGENT, Role.ADMIN})
-CUSTOMER_SIDE: Final = frozenset({Role.CUSTOMER, Role.CABINET})
-
-# action -> roles that may perform it. Managers read (digests, reports, history)
-# and do not work requests unless they are agents too.
+# action -> roles that may perform it (the names are explained in desk/roles.py).
+# Managers read (digests, reports, history) and write internal notes; they do
+# not work requests unless they are agents too.
 PERMISSIONS: Final[Mapping[Action, frozenset[Role]]] = {
-    Action.CREATE: CUSTOMER_SIDE | STAFF,
-    Action.TAKE: STAFF,
-    Action.ASSIGN: STAFF,
-    Action.SET_PRIORITY: STAFF,
-    Action.REPLY: STAFF,
-    Action.NOTE: STAFF | {Role.MANAGER},
-    Action.ASK_CUSTOMER: STAFF,
+    Action.CREATE: CUSTOMER_SIDE | WORKERS,
+    Action.TAKE: WORKERS,
+    Action.ASSIGN: WORKERS,
+    Action.SET_PRIORITY: WORKERS,
+    Action.REPLY: WORKERS,
+    Action.NOTE: STAFF,
+    Action.ASK_CUSTOMER: WORKERS,
     Action.CUSTOMER_MESSAGE: CUSTOMER_SIDE,
-    Action.RESOLVE: STAFF,
+    Action.RESOLVE: WORKERS,
     Action.CONFIRM: CUSTOMER_SIDE,
-    Action.REOPEN: CUSTOMER_SIDE | STAFF,
+    Action.REOPEN: CUSTOMER_SIDE | WORKERS,
     Action.WITHDRAW: CUSTOMER_SIDE,
-    Action.CLOSE: STAFF,
+    Action.CLOSE: WORKERS,
     Action.AUTO_CLOSE: frozenset({Role.SYSTEM}),
     Action.AUTO_CLOSE_REMINDER: frozenset({Role.SYSTEM}),
-    Action.SPLIT: STAFF,
+    Action.SPLIT: WORKERS,
     Action.RATE: CUSTOMER_SIDE,
-    Action.EDIT: CUSTOMER_SIDE | STAFF,
+    Action.EDIT: CUSTOMER_SIDE | WORKERS,
 }
 
 

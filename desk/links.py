@@ -7,7 +7,8 @@ compact: ``o_<organisation>_<expiry>_<signature>`` where ``organisation`` is
 the organisation's external id in the cabinet, ``expiry`` a Unix time in base
 36, and ``signature`` the first 16 bytes of HMAC-SHA256 over the rest,
 base64url without padding. The secret is the ``LINK_SECRET`` setting, shared
-with the cabinet.
+with the cabinet. Only the desk verifies a link: ``Desk.join_organisation``
+takes the token as it came and refuses it with :class:`InvalidLink`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from desk.errors import InvalidLink as InvalidLink
+
 PREFIX = "o"
 SIGNATURE_LENGTH = 22  # 16 bytes in base64url without padding
 MAX_PAYLOAD = 64
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9-]{1,24}$")
-
-
-class InvalidLink(Exception):
-    """Forged, damaged or expired: the customer is told and starts normally."""
 
 
 @dataclass(frozen=True)

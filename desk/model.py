@@ -104,7 +104,6 @@ class Action(enum.StrEnum):
     AUTO_CLOSE = "auto_close"
     AUTO_CLOSE_REMINDER = "auto_close_reminder"
     SPLIT = "split"
-    SPLIT_FROM = "split_from"
     RATE = "rate"
     EDIT = "edit"
     # Recorded by the desk itself, not a use case anybody calls.

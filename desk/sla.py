@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from desk.calendar import BusinessCalendar
-from desk.model import Priority
+from desk.lifecycle import WORKING
+from desk.model import Priority, Status
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,31 @@ def target_for(targets: dict[int, Target], priority: Priority) -> Target:
         return targets[int(priority)]
     except KeyError:
         raise LookupError(f"the tariff has no SLA target for {priority.label}") from None
+
+
+class _Clocked(Protocol):
+    status: str
+    paused_at: datetime | None
+    first_responded_at: datetime | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+
+
+def is_overdue(ticket: _Clocked, now: datetime) -> bool:
+    """The one definition of "overdue".
+
+    A request in work (``lifecycle.WORKING``: new, in progress, waiting; a
+    resolved one waits for its customer), whose clock runs (not paused while
+    waiting for the customer), and which is past its resolution due time, or
+    past its first-response due time with no first response yet.
+    ``storage.repository.open_counts`` counts the same in SQL.
+    """
+    if Status(ticket.status) not in WORKING or ticket.paused_at is not None:
+        return False
+    if ticket.resolution_due_at is not None and ticket.resolution_due_at < now:
+        return True
+    return (
+        ticket.first_responded_at is None
+        and ticket.first_response_due_at is not None
+        and ticket.first_response_due_at < now
+    )

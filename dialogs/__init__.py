@@ -1,4 +1,7 @@
-"""Customer dialogs built with aiogram-dialog (intake, reopen with a reason, rating)."""
+"""Customer dialogs built with aiogram-dialog: the intake of a new request (/new) is the only one.
+
+Reopening with a reason and rating are plain handlers (handlers/actions.py), not dialogs.
+"""
 
 from __future__ import annotations
 

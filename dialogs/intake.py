@@ -57,7 +57,7 @@ from aiogram_dialog.widgets.kbd import Button, Row
 from aiogram_dialog.widgets.text import Format
 
 from desk.errors import ValidationFailed
-from desk.images import MAX_BYTES, MAX_PIXELS, CleanImage, ImageRejected, inspect_and_clean
+from desk.images import CleanImage, ImageRejected, inspect_and_clean, should_inspect
 from desk.model import Channel, Kind
 from desk.service import (
     ATTACHMENTS_MAX,
@@ -343,22 +343,17 @@ def _in_sent_order(shots: list[dict[str, Any]]) -> None:
 
 
 def _reject_image(manager: DialogManager, error: ImageRejected) -> None:
-    if error.problem == "too_large":
-        _notify(manager, "intake.bad.too_large", maximum=MAX_BYTES // (1024 * 1024))
-    elif error.problem == "too_many_pixels":
-        _notify(manager, "intake.bad.too_many_pixels", maximum=MAX_PIXELS // 1_000_000)
-    elif error.problem == "bomb":
-        _notify(manager, "intake.bad.bomb")
-    else:
-        _notify(manager, "intake.bad.not_image")
+    _notify(manager, f"intake.bad.{error.reason.value}", **error.text_args())
 
 
 async def _clean_document(
     document: Document, manager: DialogManager, bot: Bot
 ) -> CleanImage | None:
-    if document.file_size is not None and document.file_size > MAX_BYTES:
-        # Not downloaded at all: the size Telegram reports is enough to refuse.
-        _reject_image(manager, ImageRejected("too_large", size=document.file_size))
+    try:
+        # Not downloaded at all when the size Telegram reports is enough to refuse.
+        should_inspect(document.file_size, document.mime_type, screenshot=True)
+    except ImageRejected as error:
+        _reject_image(manager, error)
         return None
     try:
         downloaded = await bot.download(document)

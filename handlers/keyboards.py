@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from desk.lifecycle import allowed_actions
 from desk.model import Action, Status, format_number
+from desk.resolution import may_be_rated
 from locales import Texts
 from storage.models import Ticket
 from tgkit.callbacks import (
@@ -75,7 +76,7 @@ def ticket_actions(texts: Texts, ticket: Ticket) -> InlineKeyboardMarkup:
         add("buttons.withdraw", TicketAction.WITHDRAW)
     builder.adjust(2)
     markup = builder.as_markup()
-    if Action.RATE in allowed and ticket.rating is None:
+    if may_be_rated(ticket):
         markup.inline_keyboard.extend(rating(ticket.number).inline_keyboard)
     markup.inline_keyboard.append(
         [

@@ -1,12 +1,8 @@
 """Messages outside a dialog: added to the customer's request, never lost (issue 4 §7).
 
-- a reply to one of the desk's messages about a request goes to that request;
-- with exactly one request in work, the message is added to it;
-- with several, the customer chooses (or starts a new request);
-- with only a resolved one, the customer chooses between reopening it with
-  this message as the reason and a new request (R3);
-- with none, a new request is offered.
-The message waits in the FSM data while the customer chooses.
+Where the message goes is the desk's decision (``Desk.route_message``): added
+to a request, a choice among requests, reopen-or-new for a resolved one, or a
+new request. The message waits in the FSM data while the customer chooses.
 """
 
 from __future__ import annotations
@@ -19,8 +15,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from desk.images import ImageRejected
-from desk.model import Status, format_number
-from desk.service import Actor, Desk, MessageRef
+from desk.model import format_number
+from desk.service import Actor, Desk, MessageRef, RouteKind
 from handlers import keyboards
 from locales import Texts
 from tgkit.albums import AlbumMiddleware
@@ -49,32 +45,25 @@ async def relay(
         await message.answer(rejection_text(error, texts))
         return
     source = MessageRef(message.chat.id, message.message_id)
-    if message.reply_to_message is not None:
-        target = await desk.find_by_message(
-            actor, message.chat.id, message.reply_to_message.message_id
-        )
-        if target is not None and target.status not in (Status.RESOLVED, Status.CLOSED):
-            await desk.add_information(actor, target.number, text, source=source, attachments=files)
-            await message.answer(texts("done.added", number=format_number(target.number)))
-            return
-    tickets = list(await desk.open_tickets(actor))
-    working = [t for t in tickets if t.status != Status.RESOLVED]
-    resolved = [t for t in tickets if t.status == Status.RESOLVED]
-    if len(working) == 1 and not resolved:
-        number = working[0].number
-        await desk.add_information(actor, number, text, source=source, attachments=files)
-        await message.answer(texts("done.added", number=format_number(number)))
+    replied = message.reply_to_message
+    route = await desk.route_message(
+        actor, MessageRef(message.chat.id, replied.message_id) if replied else None
+    )
+    if route.kind is RouteKind.ADD:
+        assert route.number is not None
+        await desk.add_information(actor, route.number, text, source=source, attachments=files)
+        await message.answer(texts("done.added", number=format_number(route.number)))
         return
     await state.update_data(pending_text=text, pending_files=[asdict(f) for f in files])
-    if working:
+    if route.kind is RouteKind.CHOOSE:
         await message.answer(
-            texts("ask.which"), reply_markup=keyboards.choose_ticket(texts, working)
+            texts("ask.which"), reply_markup=keyboards.choose_ticket(texts, route.choices)
         )
-    elif resolved:
-        latest = resolved[-1]
+    elif route.kind is RouteKind.REOPEN_OR_NEW:
+        assert route.number is not None
         await message.answer(
-            texts("ask.resolved_choice", number=format_number(latest.number)),
-            reply_markup=keyboards.reopen_or_new(texts, latest.number),
+            texts("ask.resolved_choice", number=format_number(route.number)),
+            reply_markup=keyboards.reopen_or_new(texts, route.number),
         )
     else:
         await message.answer(texts("ask.none_open"), reply_markup=main_menu(texts))

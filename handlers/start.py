@@ -8,15 +8,14 @@ is said so in one line, and the normal start follows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 
 from aiogram import Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 
-from desk.errors import NotFound
-from desk.links import InvalidLink, is_organisation_link, verify_organisation_link
+from desk.errors import InvalidLink, NotFound
+from desk.links import is_organisation_link
 from desk.model import parse_number
 from desk.service import Actor, Desk
 from handlers import keyboards
@@ -56,10 +55,10 @@ async def start(
             )
             return
     elif is_organisation_link(payload):
-        secret = settings.link_secret.get_secret_value()
         try:
-            link = verify_organisation_link(secret, payload, datetime.now(UTC))
-            organisation = await desk.join_organisation(actor, link.organisation_external_id)
+            organisation = await desk.join_organisation(
+                actor, payload, secret=settings.link_secret.get_secret_value()
+            )
         except (InvalidLink, NotFound):
             await message.answer(texts("start.link_invalid"))
         else:

@@ -27,7 +27,11 @@ from storage.models import (
     TicketEvent,
 )
 
+# The desk's status sets as stored (strings). Storage may not import the desk, so
+# they are spelled here; tests/storage checks them against desk.lifecycle's
+# OPEN and WORKING, where their meaning is written.
 OPEN_STATUSES = ("new", "in_progress", "waiting_customer", "resolved")
+WORKING_STATUSES = ("new", "in_progress", "waiting_customer")
 
 
 async def allocate_number(session: AsyncSession, counter: str = "ticket") -> int:
@@ -99,7 +103,7 @@ async def customer_tickets(
 async def open_queue(
     session: AsyncSession, *, assignee_id: int | None = None, offset: int = 0, limit: int = 20
 ) -> Sequence[Ticket]:
-    query = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES[:3]))
+    query = select(Ticket).where(Ticket.status.in_(WORKING_STATUSES))
     if assignee_id is not None:
         query = query.where(Ticket.assignee_id == assignee_id)
     query = query.order_by(
@@ -209,8 +213,12 @@ async def search_tickets(
 async def open_counts(
     session: AsyncSession, now: datetime
 ) -> tuple[dict[str, int], dict[int, int], int, int]:
-    """Requests in work by status and by priority, overdue ones and unassigned ones."""
-    working = Ticket.status.in_(OPEN_STATUSES[:3])
+    """Requests in work by status and by priority, overdue ones and unassigned ones.
+
+    Overdue is ``desk.sla.is_overdue`` in SQL: in work, clock running, past
+    the resolution due time or past the first-response due time unanswered.
+    """
+    working = Ticket.status.in_(WORKING_STATUSES)
     by_status = dict(
         (
             await session.execute(

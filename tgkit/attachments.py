@@ -7,7 +7,7 @@ import asyncio
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, Message
 
-from desk.images import MAX_BYTES, MAX_PIXELS, ImageRejected, inspect_and_clean
+from desk.images import ImageRejected, inspect_and_clean, keeps_unreadable, should_inspect
 from desk.service import AttachmentIn
 from locales import Texts
 
@@ -42,18 +42,14 @@ async def cleaned_attachments(bot: Bot, message: Message, texts: Texts) -> list[
     A document that Pillow opens as an image is re-encoded without EXIF/GPS
     (desk/images.py), shown back to the customer ("this is what support will
     see") and stored by the clean copy's file_id; other documents pass as
-    they are. A document over 10 MB is not downloaded: when Telegram says it
-    is an image it is refused, otherwise it passes unchecked.
+    they are (the rules: ``desk.images.should_inspect`` and ``keeps_unreadable``).
     Raises :class:`ImageRejected` for an image the desk will not take.
     """
     items = attachments_of(message)
     document = message.document
     if document is None:
         return items
-    claims_image = (document.mime_type or "").startswith("image/")
-    if document.file_size is not None and document.file_size > MAX_BYTES:
-        if claims_image:
-            raise ImageRejected("too_large", size=document.file_size)
+    if not should_inspect(document.file_size, document.mime_type, screenshot=False):
         return items
     downloaded = await bot.download(document)
     if downloaded is None:
@@ -61,7 +57,7 @@ async def cleaned_attachments(bot: Bot, message: Message, texts: Texts) -> list[
     try:
         clean = await asyncio.to_thread(inspect_and_clean, downloaded.read())
     except ImageRejected as error:
-        if error.problem == "not_image":
+        if keeps_unreadable(error, screenshot=False):
             return items  # a PDF, a log file…: support gets it as sent
         raise
     sent = await bot.send_document(
@@ -86,10 +82,4 @@ async def cleaned_attachments(bot: Bot, message: Message, texts: Texts) -> list[
 
 
 def rejection_text(error: ImageRejected, texts: Texts) -> str:
-    if error.problem == "too_large":
-        return texts("intake.bad.too_large", maximum=MAX_BYTES // (1024 * 1024))
-    if error.problem == "too_many_pixels":
-        return texts("intake.bad.too_many_pixels", maximum=MAX_PIXELS // 1_000_000)
-    if error.problem == "bomb":
-        return texts("intake.bad.bomb")
-    return texts("intake.bad.not_image")
+    return texts(f"intake.bad.{error.reason.value}", **error.text_args())

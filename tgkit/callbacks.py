@@ -1,7 +1,7 @@
 """Every CallbackData of the bot, in one place.
 
-Telegram limits callback data to 64 bytes; ``tests/bot`` packs the longest
-value of each class to keep it so.
+Telegram limits callback data to 64 bytes; ``tests/bot/test_callback_sizes.py``
+packs the longest value of each class, and every keyboard built, to keep it so.
 """
 
 from __future__ import annotations

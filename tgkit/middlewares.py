@@ -10,6 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 
 from desk.model import Role
+from desk.roles import StaffIds, roles_of
 from desk.service import Desk
 from locales import Texts, pick_locale
 from tgkit.config import ChatSettings
@@ -31,14 +32,9 @@ class ActorMiddleware(BaseMiddleware):
         self._settings = settings
 
     def staff_roles(self, user_id: int) -> frozenset[Role]:
-        roles = set()
-        if user_id in self._settings.agent_ids:
-            roles.add(Role.AGENT)
-        if user_id in self._settings.manager_ids:
-            roles.add(Role.MANAGER)
-        if user_id in self._settings.admin_ids:
-            roles.add(Role.ADMIN)
-        return frozenset(roles)
+        settings = self._settings
+        ids = StaffIds(settings.agent_ids, settings.manager_ids, settings.admin_ids)
+        return roles_of(user_id, ids)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")

@@ -23,6 +23,7 @@ errors-not_found = Request not found.
 errors-permission_denied = This action is not available to you.
 errors-illegal_transition = This action is not available for the request right now.
 errors-already_closed = This request is already closed.
+errors-already_rated = Thank you, this request already has your rating.
 errors-already_taken = { $assignee } has already taken this request.
 errors-concurrent_change = The request has just changed. Refresh the card and try again.
 errors-validation_failed = Please check what you entered.

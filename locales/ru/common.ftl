@@ -23,6 +23,7 @@ errors-not_found = Заявка не найдена.
 errors-permission_denied = Это действие вам недоступно.
 errors-illegal_transition = Сейчас это действие недоступно для заявки.
 errors-already_closed = Эта заявка уже закрыта.
+errors-already_rated = Спасибо, вы уже оценили эту заявку.
 errors-already_taken = Заявку уже взял(а) { $assignee }.
 errors-concurrent_change = Заявку только что изменили. Обновите карточку и повторите.
 errors-validation_failed = Проверьте введённые данные.

@@ -10,7 +10,16 @@ import pytest
 from PIL import Image, TiffImagePlugin
 
 from desk.errors import ValidationFailed
-from desk.images import MAX_BYTES, MAX_PIXELS, ImageRejected, inspect_and_clean
+from desk.images import (
+    MAX_BYTES,
+    MAX_PIXELS,
+    ImageRejected,
+    Rejection,
+    inspect_and_clean,
+    keeps_unreadable,
+    should_inspect,
+)
+from locales import LOCALES, Texts
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -133,3 +142,45 @@ def test_decompression_bomb() -> None:
 def test_just_under_the_pixel_limit_is_fine() -> None:
     clean = inspect_and_clean(png((8000, 5000), "1"))
     assert (clean.width, clean.height) == (8000, 5000)
+
+
+# -- one rule for the intake's screenshots and the customer's follow-ups ----
+
+
+@pytest.mark.parametrize("mime", [None, "image/png", "application/pdf"])
+def test_a_screenshot_over_the_limit_is_refused_unread(mime: str | None) -> None:
+    with pytest.raises(ImageRejected) as info:
+        should_inspect(MAX_BYTES + 1, mime, screenshot=True)
+    assert info.value.reason is Rejection.TOO_LARGE
+
+
+def test_a_large_follow_up_is_refused_only_when_it_says_it_is_an_image() -> None:
+    with pytest.raises(ImageRejected):
+        should_inspect(MAX_BYTES + 1, "image/jpeg", screenshot=False)
+    assert should_inspect(MAX_BYTES + 1, "application/pdf", screenshot=False) is False
+    assert should_inspect(MAX_BYTES + 1, None, screenshot=False) is False
+
+
+@pytest.mark.parametrize("screenshot", [True, False])
+@pytest.mark.parametrize("size", [None, 0, MAX_BYTES])
+def test_files_within_the_limit_are_inspected(screenshot: bool, size: int | None) -> None:
+    assert should_inspect(size, "application/octet-stream", screenshot=screenshot) is True
+
+
+def test_an_unreadable_file_is_kept_only_as_a_follow_up() -> None:
+    with pytest.raises(ImageRejected) as info:
+        inspect_and_clean(b"%PDF-1.4 not an image")
+    assert keeps_unreadable(info.value, screenshot=False)
+    assert not keeps_unreadable(info.value, screenshot=True)
+    for reason in (Rejection.TOO_LARGE, Rejection.BOMB, Rejection.TOO_MANY_PIXELS):
+        assert not keeps_unreadable(ImageRejected(reason), screenshot=False)
+
+
+def test_every_reason_has_its_text_and_limits() -> None:
+    assert ImageRejected(Rejection.TOO_LARGE).text_args() == {"maximum": 10}
+    assert ImageRejected(Rejection.TOO_MANY_PIXELS).text_args() == {"maximum": 40}
+    for locale in LOCALES:
+        texts = Texts(locale)
+        for reason in Rejection:
+            error = ImageRejected(reason)
+            assert texts(f"intake.bad.{reason.value}", **error.text_args())

@@ -10,6 +10,7 @@ import pytest
 
 from desk.errors import (
     AlreadyClosed,
+    AlreadyRated,
     AlreadyTaken,
     IllegalTransition,
     NotFound,
@@ -457,6 +458,10 @@ async def test_rate_after_closing(desk: Desk, sessions: SessionFactory) -> None:
     rated = await desk.rate(who, ticket.number, 5)
     assert rated.rating == 5
     assert (await events(sessions, ticket.id))[-1].after == {"rating": 5}
+    for again in (5, 1):  # once: the first rating stands
+        with pytest.raises(AlreadyRated):
+            await desk.rate(who, ticket.number, again)
+    assert (await desk.ticket(who, ticket.number)).rating == 5
 
 
 async def test_customers_see_only_their_own_requests(desk: Desk) -> None:

@@ -10,11 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, select, text
 
+from desk.lifecycle import OPEN, WORKING
 from desk.model import Kind
 from desk.service import Desk, NewTicket
 from storage.db import SessionFactory, create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Base, Customer, SlaTarget, Tariff
+from storage.repository import OPEN_STATUSES, WORKING_STATUSES
 
 
 async def test_migrate_twice_changes_nothing(database_url: str) -> None:
@@ -113,3 +115,8 @@ async def test_old_update_ids_are_pruned(desk: Desk, sessions: SessionFactory) -
     async with sessions() as session:
         kept = (await session.execute(select(ProcessedUpdate.update_id))).scalars().all()
     assert kept == [2]
+
+
+def test_storage_spells_the_desks_status_sets() -> None:
+    assert tuple(s.value for s in OPEN) == OPEN_STATUSES
+    assert tuple(s.value for s in WORKING) == WORKING_STATUSES

@@ -1,0 +1,115 @@
+"""People: customers and staff as the desk knows them, their organisations and language.
+
+Roles come from settings (see ``desk/roles.py``); a customer is tied to their
+organisation only by a signed link from the cabinet, verified here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from desk.change import DeskBase
+from desk.errors import NotFound, PermissionDenied
+from desk.links import verify_organisation_link
+from desk.model import Action, Role
+from desk.values import Actor
+from storage import repository as repo
+from storage.models import Agent, Customer, Organisation
+
+
+class People(DeskBase):
+    async def register_telegram_user(
+        self,
+        user_id: int,
+        *,
+        name: str,
+        username: str | None = None,
+        language: str | None = None,
+        staff_roles: frozenset[Role] = frozenset(),
+    ) -> Actor:
+        """The actor behind a Telegram user; staff roles come from ``desk.roles.roles_of``."""
+        async with self._sessions() as session, session.begin():
+            if staff_roles:
+                agent = await repo.agent_by_telegram_id(session, user_id)
+                if agent is None:
+                    agent = Agent(telegram_user_id=user_id, name=name, username=username)
+                    session.add(agent)
+                else:
+                    agent.name, agent.username = name, username
+                await session.flush()
+                return Actor.staff(agent.id, name, staff_roles)
+            customer = await repo.customer_by_telegram_id(session, user_id)
+            if customer is None:
+                customer = Customer(
+                    telegram_user_id=user_id, name=name, username=username, language=language
+                )
+                session.add(customer)
+            else:
+                customer.name, customer.username = name, username
+                # A language chosen with /lang outlives the Telegram client's.
+                customer.language = customer.language or language
+                customer.blocked_bot_at = None  # they wrote to us: they are reachable again
+            await session.flush()
+            return Actor.customer(customer.id, name, customer.language)
+
+    async def set_language(self, actor: Actor, language: str) -> None:
+        if actor.customer_id is None:
+            return
+        async with self._sessions() as session, session.begin():
+            customer = await session.get(Customer, actor.customer_id)
+            if customer is not None:
+                customer.language = language
+
+    async def set_customer_organisation(
+        self, customer_id: int, organisation_id: int | None
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                raise NotFound("customer not found")
+            customer.organisation_id = organisation_id
+
+    async def create_organisation(
+        self, name: str, tariff_code: str, external_id: str | None = None
+    ) -> int:
+        async with self._sessions() as session, session.begin():
+            tariff = await repo.tariff_by_code(session, tariff_code)
+            if tariff is None:
+                raise NotFound(f"tariff {tariff_code} not found")
+            organisation = Organisation(name=name, tariff_id=tariff.id, external_id=external_id)
+            session.add(organisation)
+            await session.flush()
+            return organisation.id
+
+    async def join_organisation(
+        self, actor: Actor, token: str, *, secret: str, now: datetime | None = None
+    ) -> str:
+        """Tie the customer to the organisation a signed cabinet link names; returns its name.
+
+        ``token`` is the /start payload as it came (``desk/links.py``); a
+        forged, damaged or expired one raises :class:`~desk.errors.InvalidLink`
+        and changes nothing, as does an empty ``secret``.
+        """
+        if actor.customer_id is None:
+            raise PermissionDenied("only customers belong to organisations")
+        link = verify_organisation_link(secret, token, now or self._clock())
+        async with self._sessions() as session, session.begin():
+            organisation = await repo.organisation_by_external_id(
+                session, link.organisation_external_id
+            )
+            customer = await session.get(Customer, actor.customer_id)
+            if organisation is None or customer is None:
+                raise NotFound("organisation not found")
+            customer.organisation_id = organisation.id
+            return organisation.name
+
+    async def mark_customer_blocked(self, customer_id: int) -> None:
+        """The customer blocked the bot: stop writing to them, and show it on their cards."""
+        async with self._change(Actor.system()) as change:
+            customer = await change.session.get(Customer, customer_id)
+            if customer is None or customer.blocked_bot_at is not None:
+                return
+            customer.blocked_bot_at = change.now
+            for ticket in await repo.open_tickets_of(change.session, customer_id):
+                event = await change.event(ticket, Action.CUSTOMER_BLOCKED, internal=True)
+                change.card(ticket, event)

@@ -1,0 +1,125 @@
+"""What callers hand the desk and get back: the actor, drafts, message references, limits.
+
+Plain values, no database: presentation layers build them, the use cases
+(``desk/intake.py`` … ``desk/queries.py``) check them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from desk.calendar import BusinessCalendar
+from desk.errors import ValidationFailed
+from desk.model import Channel, Kind, Role
+from desk.roles import is_staff
+
+TOPIC_MAX = 120
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
+DETAILS_MAX = 8000
+TEXT_MAX = 16000  # replies and notes; Telegram splits them, history keeps them whole
+ATTACHMENTS_MAX = 10
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts. ``roles`` decide what they may do (R11)."""
+
+    roles: frozenset[Role]
+    name: str = ""
+    customer_id: int | None = None
+    agent_id: int | None = None
+    language: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        """Agents, admins and managers (``desk.roles.STAFF``): they see every request."""
+        return is_staff(self.roles)
+
+    @classmethod
+    def customer(cls, customer_id: int, name: str = "", language: str | None = None) -> Actor:
+        return cls(frozenset({Role.CUSTOMER}), name, customer_id=customer_id, language=language)
+
+    @classmethod
+    def cabinet(cls, customer_id: int, name: str = "cabinet") -> Actor:
+        return cls(frozenset({Role.CABINET}), name, customer_id=customer_id)
+
+    @classmethod
+    def staff(cls, agent_id: int, name: str, roles: frozenset[Role]) -> Actor:
+        return cls(roles, name, agent_id=agent_id)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(frozenset({Role.SYSTEM}), "system")
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    file_id: str
+    file_unique_id: str
+    kind: str = "photo"
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a relayed message was written (for the relay's table of pairs)."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    kind: Kind
+    topic: str
+    description: str
+    technical_details: str | None = None
+    attachments: Sequence[AttachmentIn] = ()
+    channel: Channel = Channel.TELEGRAM
+
+
+@dataclass(frozen=True)
+class OpenStats:
+    """Requests in work right now (new, in progress, waiting for the customer)."""
+
+    by_status: dict[str, int]
+    by_priority: dict[int, int]
+    overdue: int
+    unassigned: int
+
+
+@dataclass(frozen=True)
+class DeskConfig:
+    calendar: BusinessCalendar
+    backoffice_chat_id: int | None = None
+    auto_close_business_days: int = 5
+
+
+def clean(value: str | None, name: str, *, minimum: int, maximum: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(name, "empty")
+    if len(text) < minimum:
+        raise ValidationFailed(name, "too_short", minimum=minimum, length=len(text))
+    if len(text) > maximum:
+        raise ValidationFailed(name, "too_long", maximum=maximum, length=len(text))
+    return text
+
+
+def message_body(text: str | None, attachments: Sequence[AttachmentIn]) -> str:
+    """A relayed message: text, files, or both; never nothing."""
+    body = (text or "").strip()
+    if not body and not attachments:
+        raise ValidationFailed("text", "empty")
+    if len(body) > TEXT_MAX:
+        raise ValidationFailed("text", "too_long", maximum=TEXT_MAX, length=len(body))
+    return body
