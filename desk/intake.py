@@ -124,7 +124,8 @@ async def _insert_ticket(
         extra["parent_number"] = parent.number
     event = await change.event(ticket, Action.CREATE, extra=extra)
     support_starts = change.calendar.next_support_start(
-        change.now, business_days_only=tariff.business_days_only
+        # The support schedule, never the tariff, says whether work has started (R9).
+        change.now
     )
     change.tell_customer(
         ticket,

@@ -143,10 +143,14 @@ class Queries(DeskBase):
         self, ticket_id: int, *, thread_id: int | None = None, card_message_id: int | None = None
     ) -> None:
         """Where the request lives in the backoffice (a forum topic and/or its card)."""
+        # Delivery bookkeeping, not the request's state: written without the
+        # version check, so a card delivered while someone acts on the request
+        # never turns their action into "the request changed meanwhile".
         async with self._sessions() as session, session.begin():
-            ticket = await repo.ticket_by_id(session, ticket_id, for_update=True)
-            if ticket is None:
-                return
-            ticket.forum_thread_id = thread_id
-            if card_message_id is not None or thread_id is None:
-                ticket.card_message_id = card_message_id
+            await repo.set_card_location(
+                session,
+                ticket_id,
+                thread_id=thread_id,
+                card_message_id=card_message_id,
+                keep_card=card_message_id is None and thread_id is not None,
+            )

@@ -266,3 +266,23 @@ async def prune_processed_updates(session: AsyncSession, before: datetime) -> in
         delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def set_card_location(
+    session: AsyncSession,
+    ticket_id: int,
+    *,
+    thread_id: int | None,
+    card_message_id: int | None,
+    keep_card: bool,
+) -> None:
+    """Where a request lives in the backoffice; leaves the ticket's version alone."""
+    values: dict[str, int | None] = {"forum_thread_id": thread_id}
+    if not keep_card:
+        values["card_message_id"] = card_message_id
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

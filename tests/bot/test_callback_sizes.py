@@ -17,17 +17,16 @@ import pytest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from bot.callbacks import LanguageCallback
 
 from backoffice import callbacks as backoffice_callbacks
 from backoffice import cards
-from bot import callbacks as bot_callbacks
 from desk.model import Status
 from handlers import keyboards
-from handlers.start import main_menu
 from locales import LOCALES, Texts
 from storage.models import Agent
 from tests.backoffice.test_cards import NOW, make_ticket
+from tgkit import callbacks as bot_callbacks
+from tgkit.menu import main_menu
 
 LIMIT = 64
 BIGGEST = 2**63 - 1  # a BIGINT key; request numbers and ids never exceed it
@@ -106,7 +105,7 @@ def built_keyboards() -> Iterator[tuple[str, InlineKeyboardMarkup | None]]:
         language.inline_keyboard.append([])
         language.inline_keyboard[-1].append(
             InlineKeyboardBuilder()
-            .button(text=locale, callback_data=LanguageCallback(locale=locale))
+            .button(text=locale, callback_data=bot_callbacks.LanguageCallback(locale=locale))
             .as_markup()
             .inline_keyboard[0][0]
         )
