@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from html import escape
+from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -353,6 +354,18 @@ def customer_message(name: str, text: str, texts: Texts, *, limit: int = MAX_TEX
         return [header]
     pieces = split_escaped(text, limit - utf16_len(header) - 1)
     return [f"{header}\n{pieces[0]}", *pieces[1:]]
+
+
+def sla_warning_text(payload: dict[str, Any], view: View) -> str:
+    """⚠️ at risk or ⛔ breached, with the due time, naming who has the request."""
+    texts = view.texts
+    assignee = payload.get("assignee")
+    return texts(
+        f"backoffice.sla.{payload['alert']}",
+        number=format_number(int(payload["number"])),
+        due=view.time(datetime.fromisoformat(payload["due_at"]) if payload.get("due_at") else None),
+        assignee=escape(assignee) if assignee else texts("backoffice.sla.nobody"),
+    )
 
 
 def event_text(action: str, comment: str | None, texts: Texts) -> str:

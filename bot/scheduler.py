@@ -1,9 +1,12 @@
-"""Periodic work: auto-close reminders and auto-close (R6), pruning old update ids.
+"""Periodic work: SLA warnings, reminders, auto-close (R6), pruning old update ids.
 
 One loop per process, every ``interval`` seconds. With several replicas
 (``REDIS_URL`` set) a Redis lock lets one replica run a round at a time;
-the desk re-checks every request in its own transaction anyway, so a round
-run twice closes nothing twice.
+the desk re-checks every request under its row lock and records what it sent
+(``tickets.sla_alerts``, ``reminder_sent_at``, ``waiting_reminded_at``), so a
+round run twice sends and closes nothing twice. Every job compares with the
+current time, so a desk that was stopped past a deadline acts on it at its
+first round after the start, once.
 """
 
 from __future__ import annotations
@@ -52,7 +55,15 @@ class Scheduler:
         if self._sessions is not None:
             async with self._sessions() as session, session.begin():
                 await repo.prune_processed_updates(session, datetime.now(UTC) - KEEP_UPDATE_IDS)
+        warned = await self._desk.watch_sla()
+        waiting = await self._desk.remind_waiting_customers()
         reminded = await self._desk.send_auto_close_reminders()
         closed = await self._desk.auto_close_due()
-        if reminded or closed:
-            log.info("reminded %s, auto-closed %s", reminded, closed)
+        if warned or waiting or reminded or closed:
+            log.info(
+                "SLA warnings %s, reminded waiting %s, reminded to confirm %s, auto-closed %s",
+                [f"CTV-{n} {a}" for n, a in warned],
+                waiting,
+                reminded,
+                closed,
+            )

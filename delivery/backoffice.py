@@ -40,6 +40,7 @@ from backoffice.cards import (
     customer_message,
     event_text,
     fit,
+    sla_warning_text,
     split_escaped,
     split_keyboard,
     topic_name,
@@ -335,7 +336,10 @@ class _Job:
         return message_id
 
     async def event(self, payload: dict[str, Any]) -> int:
-        text = event_text(str(payload.get("action") or ""), payload.get("comment"), self.texts)
+        if payload.get("action") == "sla_warning":
+            text = sla_warning_text(payload, self.view)
+        else:
+            text = event_text(str(payload.get("action") or ""), payload.get("comment"), self.texts)
 
         async def send(thread: int | None, reply: ReplyParameters | None) -> int:
             return (await self._send_text(text, None, thread_id=thread, reply=reply)).message_id

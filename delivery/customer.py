@@ -96,6 +96,8 @@ def render(
         return texts("notify.auto_close_reminder", number=shown, auto_close=auto_close), (
             keyboards.resolution(texts, number)
         )
+    if kind == "waiting_reminder":
+        return texts("notify.waiting_reminder", number=shown), None
     if kind == "reopened":
         return texts("notify.reopened", number=shown, reason=escape(p["reason"])), None
     if kind == "closed":

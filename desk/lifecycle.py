@@ -46,6 +46,7 @@ TRANSITIONS: Final[Mapping[Action, Mapping[Status, Status]]] = {
     Action.CLOSE: {s: C for s in OPEN},
     Action.AUTO_CLOSE: {R: C},
     Action.AUTO_CLOSE_REMINDER: {R: R},
+    Action.WAITING_REMINDER: {W: W},
     Action.SPLIT: {s: s for s in (*OPEN, C)},
     Action.RATE: {C: C},
     # Correcting a message already relayed changes no status.
@@ -71,6 +72,7 @@ PERMISSIONS: Final[Mapping[Action, frozenset[Role]]] = {
     Action.CLOSE: WORKERS,
     Action.AUTO_CLOSE: frozenset({Role.SYSTEM}),
     Action.AUTO_CLOSE_REMINDER: frozenset({Role.SYSTEM}),
+    Action.WAITING_REMINDER: frozenset({Role.SYSTEM}),
     Action.SPLIT: WORKERS,
     Action.RATE: CUSTOMER_SIDE,
     Action.EDIT: CUSTOMER_SIDE | WORKERS,

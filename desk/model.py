@@ -106,8 +106,10 @@ class Action(enum.StrEnum):
     SPLIT = "split"
     RATE = "rate"
     EDIT = "edit"
+    WAITING_REMINDER = "waiting_reminder"
     # Recorded by the desk itself, not a use case anybody calls.
     CUSTOMER_BLOCKED = "customer_blocked"
+    SLA_WARNING = "sla_warning"
 
 
 class Audience(enum.StrEnum):

@@ -17,7 +17,9 @@ The rules live by the phase of a request's life; find one there:
   auto-close and its reminder;
 - ``desk/people.py``: customers, staff, organisations, language, blocked;
 - ``desk/queries.py``: ticket, history, my requests, queue, search, stats,
-  agents.
+  agents;
+- ``desk/sla_watch.py``: SLA warnings at 80 % and at breach, the reminder of a
+  customer who was asked a question (the arithmetic in ``desk/watch.py``).
 
 Returned :class:`~storage.models.Ticket` objects are detached snapshots: read
 them, do not modify them.
@@ -31,6 +33,7 @@ from desk.intake import Intake
 from desk.people import People
 from desk.queries import Queries
 from desk.resolution import Resolution
+from desk.sla_watch import Watch
 from desk.values import (
     ATTACHMENTS_MAX,
     DESCRIPTION_MAX,
@@ -48,7 +51,7 @@ from desk.values import (
 )
 
 
-class Desk(Intake, Assignment, Conversation, Resolution, People, Queries):
+class Desk(Intake, Assignment, Conversation, Resolution, People, Queries, Watch):
     """The desk: every use case, one phase per base class, one transaction each."""
 
 

@@ -1,5 +1,8 @@
 """The SLA watch (R7, R9): which warnings a request is due now, and which reminders.
 
+Waiting for the customer (R5), the desk reminds them once per wait, after a
+support day of silence, and only inside support hours.
+
 Agents are warned in the backoffice twice per target, once each: when 80 % of
 the target's support time has gone (the request is *at risk*) and when the due
 time has passed (*breached*). Targets are first response and resolution. A
@@ -15,14 +18,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from desk.calendar import BusinessCalendar
 
 AT_RISK_SHARE = 0.8
-# A customer who was asked a question and is silent this long is reminded once.
-WAITING_REMINDER_AFTER = timedelta(hours=24)
+# A customer asked a question and silent for a whole support day (16 hours of
+# support time, whatever the nights between) is reminded once per wait.
+WAITING_REMINDER_SUPPORT_MINUTES = 16 * 60
 
 
 class Alert(StrEnum):
@@ -112,3 +116,17 @@ def recorded(sent: frozenset[str], alerts: list[Alert]) -> frozenset[str]:
         if alert.breach:
             names.add(f"{alert.target}_at_risk")
     return frozenset(names)
+
+
+def waiting_reminder_due(
+    calendar: BusinessCalendar,
+    now: datetime,
+    paused_at: datetime | None,
+    reminded_at: datetime | None,
+) -> bool:
+    """Is the customer of a request waiting since ``paused_at`` due a reminder now?"""
+    if paused_at is None or (reminded_at is not None and reminded_at >= paused_at):
+        return False
+    if not calendar.is_support_time(now):
+        return False
+    return calendar.support_minutes_between(paused_at, now) >= WAITING_REMINDER_SUPPORT_MINUTES

@@ -180,6 +180,9 @@ class Ticket(Base):
     forum_thread_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The SLA warnings sent (desk.watch.Alert values, comma-separated): each once.
+    sla_alerts: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    waiting_reminded_at: Mapped[datetime | None]
 
     customer: Mapped[Customer] = relationship(lazy="selectin")
     tariff: Mapped[Tariff] = relationship(lazy="selectin")

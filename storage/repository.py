@@ -286,3 +286,15 @@ async def set_card_location(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def working_tickets(session: AsyncSession) -> Sequence[Ticket]:
+    """Requests in work whose SLA clock runs (not paused for the customer)."""
+    query = select(Ticket).where(Ticket.status.in_(WORKING_STATUSES), Ticket.paused_at.is_(None))
+    return (await session.execute(query)).scalars().all()
+
+
+async def waiting_tickets(session: AsyncSession) -> Sequence[Ticket]:
+    """Requests waiting for their customer's answer."""
+    query = select(Ticket).where(Ticket.status == "waiting_customer")
+    return (await session.execute(query)).scalars().all()

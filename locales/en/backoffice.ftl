@@ -101,6 +101,11 @@ backoffice-event-withdraw = 🚪 The customer withdrew the request.
 backoffice-event-auto_close = ⏰ Closed automatically: the customer did not answer.
 backoffice-event-other = ℹ️ { $action }
 backoffice-event-comment = <blockquote>{ $comment }</blockquote>
+backoffice-sla-first_response_at_risk = ⚠️ { $number }: less than 20 % of the time to the first response ({ $due }) is left. Assignee: { $assignee }.
+backoffice-sla-first_response_breached = ⛔ { $number }: the first-response deadline ({ $due }) is missed. Assignee: { $assignee }.
+backoffice-sla-resolution_at_risk = ⚠️ { $number }: less than 20 % of the time to resolution ({ $due }) is left. Assignee: { $assignee }.
+backoffice-sla-resolution_breached = ⛔ { $number }: the resolution deadline ({ $due }) is missed. Assignee: { $assignee }.
+backoffice-sla-nobody = nobody — take the request
 
 ## backoffice.prompt
 
@@ -186,6 +191,8 @@ backoffice-action-split_from = created it from another request
 backoffice-action-rate = rated the solution
 backoffice-action-edit = corrected a message
 backoffice-action-customer_blocked = noted: the customer blocked the bot
+backoffice-action-sla_warning = warned of an SLA deadline
+backoffice-action-waiting_reminder = reminded the customer of the question
 
 ## backoffice.stats
 

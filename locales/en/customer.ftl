@@ -54,6 +54,7 @@ notify-auto_close_reminder =
     ⏰ Request <b>{ $number }</b> is resolved and awaits your confirmation.
     Without an answer it closes automatically { $auto_close } Moscow time.
 notify-clean_copy = This is how support will see the image: file metadata and location removed.
+notify-waiting_reminder = 💬 Support is waiting for your answer to its question on <b>{ $number }</b>. Reply to this message to continue.
 notify-rate_prompt = Please rate how support handled this request:
 
 ## notify.closed
@@ -115,6 +116,7 @@ history-rate = rated
 history-edit = message corrected
 history-note = note
 history-customer_blocked = the customer blocked the bot
+history-waiting_reminder = reminder of support's question
 history-split_from = created from another request
 
 ## ask

@@ -101,6 +101,11 @@ backoffice-event-withdraw = 🚪 Клиент отозвал заявку.
 backoffice-event-auto_close = ⏰ Заявка закрыта автоматически: клиент не ответил.
 backoffice-event-other = ℹ️ { $action }
 backoffice-event-comment = <blockquote>{ $comment }</blockquote>
+backoffice-sla-first_response_at_risk = ⚠️ { $number }: до срока первого ответа ({ $due }) осталось меньше 20 %. Ответственный: { $assignee }.
+backoffice-sla-first_response_breached = ⛔ { $number }: срок первого ответа ({ $due }) нарушен. Ответственный: { $assignee }.
+backoffice-sla-resolution_at_risk = ⚠️ { $number }: до срока решения ({ $due }) осталось меньше 20 %. Ответственный: { $assignee }.
+backoffice-sla-resolution_breached = ⛔ { $number }: срок решения ({ $due }) нарушен. Ответственный: { $assignee }.
+backoffice-sla-nobody = не назначен — возьмите заявку
 
 ## backoffice.prompt
 
@@ -186,6 +191,8 @@ backoffice-action-split_from = создал(а) из другой заявки
 backoffice-action-rate = оценил(а) решение
 backoffice-action-edit = исправил(а) сообщение
 backoffice-action-customer_blocked = отметил(а): клиент заблокировал бота
+backoffice-action-sla_warning = предупредил(а) о сроке SLA
+backoffice-action-waiting_reminder = напомнил(а) клиенту о вопросе
 
 ## backoffice.stats
 

@@ -9,6 +9,7 @@ import pytest
 from desk.model import Priority, Status
 from desk.service import AttachmentIn, MessageRef
 from tests.backoffice.conftest import Office
+from tests.conftest import Clock
 from tgemulator import button_texts, make_image
 
 
@@ -392,3 +393,22 @@ async def test_long_customer_messages_are_split(office: Office) -> None:
     assert all(len(t) <= 4096 for t in texts)
     assert "<ошибки> &" in texts[-1] or "<ошибки> &" in texts[-2]
     assert all(r.status == "sent" for r in await office.outbox())
+
+
+async def test_sla_warnings_reach_the_group_naming_the_assignee(
+    office: Office, clock: Clock
+) -> None:
+    created = await office.new_request()  # an incident: P2, first response in 240 minutes
+    await office.desk.take(await office.agent(office.kate), created.number)
+    await office.drain()
+    clock.advance(minutes=193)  # 80 % of 240 minutes gone
+    await office.desk.watch_sla()
+    clock.advance(minutes=60)
+    await office.desk.watch_sla()
+    await office.desk.watch_sla()
+    await office.drain()
+    texts = [m.text or "" for m in office.people.bot_messages(office.group)]
+    risk = [t for t in texts if t.startswith("⚠️ CTV-")]
+    breach = [t for t in texts if t.startswith("⛔ CTV-")]
+    assert len(risk) == 1 and "первого ответа" in risk[0] and "Kate" in risk[0]
+    assert len(breach) == 1 and "нарушен" in breach[0] and "Kate" in breach[0]

@@ -104,10 +104,12 @@ def test_check_role_raises_exactly_when_may_says_no(roles: frozenset[Role], acti
 
 
 @given(actions)
-def test_managers_only_write_notes_and_the_scheduler_only_auto_closes(action: Action) -> None:
+def test_managers_only_write_notes_and_the_scheduler_only_closes_and_reminds(
+    action: Action,
+) -> None:
     assert lifecycle.may(frozenset({Role.MANAGER}), action) is (action is Action.NOTE)
     assert lifecycle.may(frozenset({Role.SYSTEM}), action) is (
-        action in (Action.AUTO_CLOSE, Action.AUTO_CLOSE_REMINDER)
+        action in (Action.AUTO_CLOSE, Action.AUTO_CLOSE_REMINDER, Action.WAITING_REMINDER)
     )
 
 
