@@ -47,7 +47,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -55,6 +55,7 @@ from aiogram.client.session.middlewares.base import (
 )
 from aiogram.exceptions import (
     ClientDecodeError,
+    TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -76,6 +77,9 @@ RETRIES = Counter("ctv_tg_retries_total", "Bot API calls repeated after a failur
 EXHAUSTED = Counter(
     "ctv_tg_retry_exhausted_total", "Bot API calls given up: the retry budget ran out", ["reason"]
 )
+STALE_ANSWERS = Counter(
+    "ctv_tg_stale_callback_answers_total", "Button presses Telegram found too old to answer"
+)
 
 _at_most_once: ContextVar[bool] = ContextVar("tgkit_at_most_once", default=False)
 
@@ -94,6 +98,7 @@ _CREATING_PREFIXES = ("send", "copyMessage", "forwardMessage", "create")
 
 
 LEFT_TO_CALLER = frozenset({"getUpdates", "getMe"})
+STALE_QUERY = ("query is too old", "query id is invalid")
 
 
 def creates(api_method: str) -> bool:
@@ -169,6 +174,41 @@ class RetryMiddleware(BaseRequestMiddleware):
         api_method = method.__api_method__
         if api_method in LEFT_TO_CALLER:
             return await make_request(bot, method)
+        if api_method == "answerCallbackQuery":
+            return await self._answer(make_request, bot, method)
+        return await self._retrying(make_request, bot, method, api_method)
+
+    async def _answer(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        """A button's answer that came too late is moot, never a failed update.
+
+        Telegram refuses to answer a callback query after about 15 seconds; in a
+        burst the desk may reach a press later than that. The press is still
+        handled (the dialog moves on, the request is filed): only the little
+        toast is lost, so the refusal must not end the handler.
+        """
+        try:
+            return await self._retrying(make_request, bot, method, "answerCallbackQuery")
+        except TelegramBadRequest as error:
+            if not any(words in error.message.lower() for words in STALE_QUERY):
+                raise
+            STALE_ANSWERS.inc()
+            log.info("a button press was answered too late for Telegram: %s", error.message)
+            # aiogram's middleware chain carries the method's result, whatever
+            # its annotation says; answerCallbackQuery's result is True.
+            return cast("Response[TelegramType]", True)
+
+    async def _retrying(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        api_method: str,
+    ) -> Response[TelegramType]:
         strict = _at_most_once.get() and creates(api_method)
         deadline = self._clock() + self.policy.total
         attempt = 0

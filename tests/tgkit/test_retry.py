@@ -14,6 +14,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from prometheus_client import REGISTRY
 
 from tgemulator import RunningEmulator
@@ -171,3 +172,26 @@ async def test_a_refused_connection_is_retried_even_at_most_once(
     with at_most_once(), pytest.raises(TelegramNetworkError):
         await bot.send_message(1, "nowhere")
     assert retries("connect") - before >= 2
+
+
+async def test_a_button_answered_too_late_is_not_a_failure(
+    emulator: RunningEmulator, make_bot: BotFactory
+) -> None:
+    people = emulator.people
+    ann = people.user("Ann")
+    await people.command(ann, "start")  # a person who never wrote cannot be written to
+    bare = make_bot()
+    shown = await bare.send_message(
+        ann.id,
+        "Pick",
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text="Go", callback_data="go")]]
+        ),
+    )
+    stored = emulator.world.find_message(ann.id, shown.message_id)
+    press = await people.press(ann, stored, text="Go")
+    emulator.world.clock.advance(emulator.world.CALLBACK_ANSWER_WINDOW + 1)
+    with pytest.raises(TelegramBadRequest):  # bare, Telegram refuses the late answer
+        await bare.answer_callback_query(press.id)
+    guarded = make_bot(RetryMiddleware(FAST))
+    assert await guarded.answer_callback_query(press.id) is True
