@@ -49,6 +49,7 @@ __all__ = [
     "percentile",
     "postgres_database",
     "print_report",
+    "progress",
     "redis_flushed",
     "start_child",
     "start_emulator",
@@ -168,7 +169,9 @@ class RunningEmulator:
         await self.server.stop()
 
 
-async def start_emulator(token: str, bot_username: str) -> RunningEmulator:
+async def start_emulator(
+    token: str = "123456:TEST-token", bot_username: str = "ctv_desk_test_bot"
+) -> RunningEmulator:
     """An emulator on a free 127.0.0.1 port whose Bot API reports to an Observer."""
     world = World(token=token, bot_username=bot_username)
     server = EmulatorServer(world, host=LOCALHOST)
@@ -360,6 +363,11 @@ def assert_no_pytest() -> None:
     """The benchmarks run outside the test tools; importing pytest would be a wrong turn."""
     if "pytest" in sys.modules:
         raise RuntimeError("a benchmark imported pytest (through a test helper?)")
+
+
+def progress(text: str) -> None:
+    """A line on stderr, so a long run shows where it is without touching the report."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def print_report(title: str, rows: Sequence[tuple[str, object]], result: Mapping[str, Any]) -> None:

@@ -44,6 +44,7 @@ from bench.common import (
     percentile,
     postgres_database,
     print_report,
+    progress,
     redis_flushed,
     start_child,
     start_emulator,
@@ -222,6 +223,7 @@ async def run_desk(
             http_port=http_port,
             health_path="/health",
         )
+        progress(f"desk ready; {args.customers} customers start")
         phase = await load(emulator, args.customers, desk_steps, args.timeout)
         rss = peak_rss_mb(child.pid)
         await child.stop()
@@ -259,6 +261,7 @@ async def run_echo(args: argparse.Namespace, workdir: Path) -> Phase:
             http_port=http_port,
             health_path=None,
         )
+        progress(f"echo bot ready; {args.customers} customers start")
         return await load(emulator, args.customers, echo_steps, args.timeout)
     finally:
         if child is not None:

@@ -43,6 +43,7 @@ from bench.common import (
     load_line,
     postgres_database,
     print_report,
+    progress,
     start_emulator,
 )
 from bot.app import build_bot, deliverers
@@ -191,6 +192,7 @@ async def run(args: argparse.Namespace) -> None:
             try:
                 calendar = BusinessCalendar(SupportHours.parse("00:00-23:59", "Europe/Moscow"))
                 desk = Desk(sessions, DeskConfig(calendar, BACKOFFICE_CHAT_ID))
+                progress(f"writing {customers} requests and replies through the desk")
                 written_at = time.monotonic()
                 await write_rows(desk, sessions, emulator, customers, group, args.p1_share)
                 write_seconds = time.monotonic() - written_at
@@ -200,12 +202,18 @@ async def run(args: argparse.Namespace) -> None:
                 world.limiter.reset()
                 sender = OutboxSender(Delivery(bot, sessions, desk), deliverers())
                 started = time.monotonic()
+                progress(f"draining {len(rows)} rows (at most {deadline_s:.0f} s)")
                 sender.start()
                 try:
                     # Bounded: gives up after deadline_s; what is left counts as lost.
+                    shown_at = started
                     while time.monotonic() - started < deadline_s:
-                        if not await pending(sessions):
+                        left = await pending(sessions)
+                        if not left:
                             break
+                        if time.monotonic() - shown_at >= 30:
+                            shown_at = time.monotonic()
+                            progress(f"{left} rows pending")
                         await asyncio.sleep(0.5)
                 finally:
                     await sender.stop()
