@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench.common import start_emulator
 from bot.app import build_bot
 from bot.settings import Settings
 from delivery import deliverers
@@ -29,7 +30,6 @@ from desk.service import Desk, DeskConfig, NewTicket
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Outbox
-from tgemulator import run_emulator
 from tgkit.outbox import Delivery, OutboxSender
 
 BACKOFFICE = -1001000000001
@@ -49,18 +49,21 @@ async def run(requests: int, database_url: str | None, limits: bool) -> None:
         await upgrade(url)
         engine = create_engine(url)
         sessions = create_session_factory(engine)
-        async with run_emulator() as emulator:
+        emulator = await start_emulator()
+        try:
             people = emulator.people
             kate = people.user("Kate")
             people.group("Desk", owner=kate, chat_id=BACKOFFICE)
             clock = MovableClock()
             calendar = BusinessCalendar(SupportHours.parse("00:00-23:59", "Europe/Moscow"))
             desk = Desk(sessions, DeskConfig(calendar, BACKOFFICE), clock=clock)
-            settings = Settings(
-                bot_token=emulator.token,
-                telegram_api_url=emulator.url,
-                backoffice_chat_id=BACKOFFICE,
-                database_url=url,
+            settings = Settings.model_validate(
+                {
+                    "bot_token": emulator.token,
+                    "telegram_api_url": emulator.url,
+                    "backoffice_chat_id": BACKOFFICE,
+                    "database_url": url,
+                }
             )
             bot = build_bot(settings)
             customers = []
@@ -96,7 +99,8 @@ async def run(requests: int, database_url: str | None, limits: bool) -> None:
                 f"429s={len(emulator.world.limiter.hits)}"
             )
             await bot.session.close()
-            emulator.allow_violations()
+        finally:
+            await emulator.stop()
         await engine.dispose()
 
 
