@@ -7,6 +7,9 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
 from storage import repository as repo
@@ -466,3 +469,21 @@ async def test_an_agents_album_reaches_the_customer_as_one_album(harness: Harnes
     assert text.message_id < photos[0].message_id
     history = await harness.desk.history(actor, number)
     assert [e.action for e in history].count("reply") == 1
+
+
+async def test_an_update_that_changes_nothing_writes_nothing(harness: Harness) -> None:
+    person, _ = await start(harness)
+    first = await harness.people.wait_for_message(person, lambda m: bool(m.buttons))
+    writes: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        await harness.people.command(person, "help")
+        await harness.people.wait_for_message(person, contains("07:00"), after=first)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert writes == []
