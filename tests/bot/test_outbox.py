@@ -124,3 +124,41 @@ async def test_a_claimed_row_is_not_sent_twice_and_a_dead_claim_expires(harness:
 def test_storage_speaks_the_desks_outbox_statuses() -> None:
     # storage may not import desk, so the column's values are spelled twice.
     assert {outbox.PENDING, outbox.SENT, outbox.FAILED} == {s.value for s in OutboxStatus}
+
+
+async def test_cards_wait_for_an_unreachable_backoffice_and_go_out_when_it_is_back(
+    harness: Harness,
+) -> None:
+    reports: list[tuple[bool, str]] = []
+    await harness.sender.stop()
+    sender = OutboxSender(
+        Delivery(
+            harness.bot,
+            harness.sessions,
+            harness.desk,
+            backoffice=lambda ok, problem: reports.append((ok, problem)),
+        ),
+        deliverers(),
+        clock=harness.clock,
+    )
+    bot_user = harness.world.bot
+    await harness.people.leave(harness.backoffice, bot_user)  # someone removed the bot
+    person, actor = await customer(harness)
+    await harness.desk.create(actor, NewTicket(Kind.SERVICE, "Вопрос", "Подробное описание."))
+    for _ in range(3):  # retried every 30 s while the group is out of reach, never given up
+        await sender.drain()
+        harness.clock.advance(minutes=10)
+    async with harness.sessions() as session:
+        cards = [r for r in await repo.outbox_rows(session) if r.kind == "backoffice.card"]
+    assert [r.status for r in cards] == ["pending"]
+    assert "backoffice unreachable" in (cards[0].last_error or "")
+    assert reports and reports[-1][0] is False
+    assert texts_of(harness, person)  # the customer was told meanwhile
+
+    await harness.people.join(harness.backoffice, bot_user, status="administrator")
+    harness.clock.advance(minutes=1)
+    await sender.drain()
+    async with harness.sessions() as session:
+        cards = [r for r in await repo.outbox_rows(session) if r.kind == "backoffice.card"]
+    assert [r.status for r in cards] == ["sent"]
+    assert reports[-1] == (True, "")
