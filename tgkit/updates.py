@@ -5,10 +5,9 @@
   first sight of an ``update_id`` is recorded where it costs no database write:
   in Redis (``SET NX``, shared by replicas: two minutes while it is handled, so
   an update whose process died is handled again when re-sent, then two days) or,
-  without Redis, in the process's memory. The desk's own changes carry the update id as
-  an idempotency key in their transaction, so a change is never applied twice
-  even across a crash (``desk.change``); an update that changes nothing writes
-  nothing.
+  without Redis, in the process's memory (a single process: a graceful stop
+  confirms the polled offset, so Telegram does not re-send the last batch after a
+  restart). An update that changes nothing writes nothing to the database.
 - **A failure forgets the sighting**, so a redelivery handles the update again.
 - **Passing faults are retried.** A lost Redis or database connection, or a pool
   that stayed full too long, retries the whole update with backoff, but only
@@ -126,12 +125,6 @@ def note_commit() -> None:
     effects = current_update.get()
     if effects is not None:
         effects.commits += 1
-
-
-def update_idempotency_key() -> str | None:
-    """The key the desk stores with a change made for the update being handled."""
-    effects = current_update.get()
-    return f"tg:{effects.update_id}" if effects is not None else None
 
 
 def transient(error: BaseException) -> bool:
