@@ -42,7 +42,7 @@ from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
 from tgkit import errors
 from tgkit.flow import FlowDispatcher, UpdateFlow
-from tgkit.limiter import Limiter, LimiterMiddleware
+from tgkit.limiter import Limiter, LimiterMiddleware, Limits
 from tgkit.middlewares import ActorMiddleware
 from tgkit.outbox import Delivery, OutboxSender
 from tgkit.retry import RetryMiddleware
@@ -125,7 +125,8 @@ def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool =
     if guarded:
         # Retry outermost, so every attempt is paced; with Redis replicas share the limits.
         session.middleware(RetryMiddleware())
-        session.middleware(LimiterMiddleware(Limiter(redis)))
+        limits = Limits(global_count=settings.telegram_max_per_second)
+        session.middleware(LimiterMiddleware(Limiter(redis, limits)))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

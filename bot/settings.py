@@ -61,6 +61,9 @@ class Settings(StorageSettings):
     scheduler_interval: float = Field(60.0, gt=0, le=3600)
     startup_retry_seconds: float = Field(60.0, ge=0, le=3600)
     updates_at_once: int = Field(64, ge=1, le=10_000)
+    # Telegram's published ceiling for a bot's sends across all chats; a local Bot
+    # API server or a benchmark that measures the desk itself may raise it.
+    telegram_max_per_second: int = Field(30, ge=1, le=100_000)
 
     @field_validator("bot_token")
     @classmethod
