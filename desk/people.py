@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from desk.change import DeskBase
 from desk.errors import NotFound, PermissionDenied
 from desk.links import verify_organisation_link
@@ -27,7 +29,25 @@ class People(DeskBase):
         language: str | None = None,
         staff_roles: frozenset[Role] = frozenset(),
     ) -> Actor:
-        """The actor behind a Telegram user; staff roles come from ``desk.roles.roles_of``."""
+        """The actor behind a Telegram user; staff roles come from ``desk.roles.roles_of``.
+
+        Two first updates of a new person may race (a message and a button, or two
+        replicas): the loser's insert hits the unique key, and its second try finds
+        the row the winner wrote.
+        """
+        try:
+            return await self._register(user_id, name, username, language, staff_roles)
+        except IntegrityError:
+            return await self._register(user_id, name, username, language, staff_roles)
+
+    async def _register(
+        self,
+        user_id: int,
+        name: str,
+        username: str | None,
+        language: str | None,
+        staff_roles: frozenset[Role],
+    ) -> Actor:
         async with self._sessions() as session, session.begin():
             if staff_roles:
                 agent = await repo.agent_by_telegram_id(session, user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -706,3 +707,10 @@ async def test_edits_of_a_question_and_an_answer_follow_to_the_customer(
         "Кто ваш оператор связи?",
         "Сменили маршрут звонков.",
     ]
+
+
+async def test_a_new_person_registered_twice_at_once_is_one_customer(desk: Desk) -> None:
+    actors = await asyncio.gather(
+        *(desk.register_telegram_user(777, name="Анна", language="ru") for _ in range(8))
+    )
+    assert len({a.customer_id for a in actors}) == 1
