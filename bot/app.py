@@ -45,6 +45,7 @@ from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
 from tgkit.middlewares import ActorMiddleware
 from tgkit.outbox import Delivery, OutboxSender
+from tgkit.responses import keep_response_types
 from tgkit.retry import RetryMiddleware
 from tgkit.updates import MemorySeen, RedisSeen, SeenUpdates, UpdateGuard, note_commit
 
@@ -121,6 +122,7 @@ def build_dispatcher(
 
 def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool = True) -> Bot:
     """``guarded``: retry and pace every call (off only for tests of the bare calls)."""
+    keep_response_types()
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     if guarded:
         # Retry outermost, so every attempt is paced; with Redis replicas share the limits.
