@@ -136,7 +136,7 @@ class Limits:
     global_window: float = 1.0
     # Seconds added to every interval and window: latency jitter between the limiter
     # and Telegram must not turn an exact pace into a 429.
-    margin: float = 0.1
+    margin: float = 0.05
 
     def faster(self, factor: float) -> Limits:
         """The same limits with time running ``factor`` times faster (for tests with a fast
