@@ -16,8 +16,15 @@ never fail. Three rules:
   then answers 503, so Telegram re-sends elsewhere) and waits for the updates in
   flight, so SIGTERM loses nothing that was started.
 
-Across replicas the same chat may still reach two processes (webhook mode);
-aiogram's event isolation in Redis orders those (``dialogs.setup``).
+Across replicas the same chat may still reach two processes (webhook mode). With
+Redis FSM storage the dispatcher takes the chat's turn in Redis as well (aiogram's
+event isolation on the FSM key, held while the update is handled), so the second
+replica waits for the first to finish and save. aiogram-dialog's own isolation lock is
+not enough for that: for a button press it reads the dialog's context *before* taking
+its lock, so a press handled by another replica while the previous update's handler
+still runs acts on the context as it was before that update (seen as a dialog step
+that ignores the press, tests/e2e/test_replicas.py). A replica that dies mid-update
+leaves the chat's turn taken until the lock expires (60 s).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Update
 from prometheus_client import Gauge
 
@@ -148,6 +156,10 @@ class FlowDispatcher(Dispatcher):
     """
 
     def __init__(self, *, flow: UpdateFlow, **kwargs: Any) -> None:
+        storage = kwargs.get("storage")
+        if isinstance(storage, RedisStorage) and kwargs.get("events_isolation") is None:
+            # A chat's turn across replicas (see the module's docstring).
+            kwargs["events_isolation"] = storage.create_isolation()
         super().__init__(**kwargs)
         self.flow = flow
 
