@@ -118,6 +118,7 @@ async def start_desk(
     extra_env: dict[str, str] | None = None,
     ready_timeout: float = READY_TIMEOUT,
     name: str | None = None,
+    http_port: int | None = None,
 ) -> DeskProcess:
     """Create the backoffice group in the emulator, then start the desk and wait for it."""
     people = running.people
@@ -131,7 +132,7 @@ async def start_desk(
         backoffice = people.group(
             "CTV backoffice", owner=agent, chat_id=BACKOFFICE_CHAT_ID, forum=forum
         )
-    http_port = free_port()
+    http_port = http_port or free_port()
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
