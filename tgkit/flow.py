@@ -163,6 +163,19 @@ class FlowDispatcher(Dispatcher):
         super().__init__(**kwargs)
         self.flow = flow
 
+    async def start_polling(self, *bots: Bot, **kwargs: Any) -> None:
+        """Polling takes in no more updates than the flow handles at once.
+
+        aiogram confirms a batch to Telegram when it asks for the next one, and
+        without a bound it asks at once: a burst of a thousand is confirmed while
+        still queued here, and whatever a stop's drain does not finish is lost
+        (Telegram will not send it again). With the bound the next batch is asked
+        for only as updates finish; a stop leaves at most ``limit`` of them to
+        drain, and the rest stay unconfirmed for the next start.
+        """
+        kwargs.setdefault("tasks_concurrency_limit", self.flow.limit)
+        await super().start_polling(*bots, **kwargs)
+
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         async with self.flow.admit(update):
             return await super().feed_update(bot, update, **kwargs)
