@@ -173,11 +173,13 @@ async def test_flood_faults_answer_429_and_never_apply_the_call(
 
 
 async def test_flood_faults_over_the_control_api(emulator: RunningEmulator) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
             f"{emulator.url}/_emulator/faults", json={"seed": 2, "flood_rate": 0.5}
-        ) as response:
-            shown = await response.json()
+        ) as response,
+    ):
+        shown = await response.json()
     assert shown["faults"]["flood_rate"] == 0.5
     assert shown["faults"]["flood_retry_after"] == 1
     kinds = {emulator.world.faults.decide("sendMessage").kind for _ in range(50)}
