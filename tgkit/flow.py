@@ -43,6 +43,9 @@ from prometheus_client import Gauge
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = Gauge("ctv_updates_in_flight", "Updates being handled now")
+# As bot.app's DRAIN_SECONDS: a stop must stay under 10 s (R10).
+SHUTDOWN_DRAIN_SECONDS = 6.0
+
 WAITING = Gauge("ctv_updates_waiting", "Updates queued behind the limit or their chat")
 
 
@@ -81,6 +84,7 @@ class UpdateFlow:
         self._closing = False
         self.limit = limit
         self.last_update_id = 0
+        self._drain_deadline: float | None = None
 
     @property
     def active(self) -> int:
@@ -136,8 +140,16 @@ class UpdateFlow:
                 del self._chats[key]
 
     async def close(self, within: float) -> bool:
-        """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended."""
+        """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended.
+
+        A second call waits no longer than the first one's deadline: the stop's
+        budget is spent once, whoever asks first.
+        """
         self._closing = True
+        loop = asyncio.get_running_loop()
+        if self._drain_deadline is None:
+            self._drain_deadline = loop.time() + within
+        within = max(0.0, min(within, self._drain_deadline - loop.time()))
         # Tasks a last poll created may not have started yet: let them get in line.
         await asyncio.sleep(0.05)
         try:
@@ -162,6 +174,18 @@ class FlowDispatcher(Dispatcher):
             kwargs["events_isolation"] = storage.create_isolation()
         super().__init__(**kwargs)
         self.flow = flow
+
+    async def emit_shutdown(self, *args: Any, **kwargs: Any) -> None:
+        """Drain before the shutdown handlers run.
+
+        aiogram emits shutdown as soon as polling stops, while the updates it
+        fetched are still being handled; one of the handlers is the FSM's close,
+        which closes the Redis client those updates share (their next command
+        fails with "Connection closed"). The drain is the same one ``bot.app``
+        waits for after stopping the polling, with the same budget.
+        """
+        await self.flow.close(within=SHUTDOWN_DRAIN_SECONDS)
+        await super().emit_shutdown(*args, **kwargs)
 
     async def start_polling(self, *bots: Bot, **kwargs: Any) -> None:
         """Polling takes in no more updates than the flow handles at once.
