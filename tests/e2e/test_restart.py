@@ -116,8 +116,13 @@ async def test_sigterm_mid_burst_then_restart_loses_and_doubles_nothing(
         await stop_desk(first)
 
     print(f"answered at SIGTERM {at_signal}, at exit {at_exit} (took {took:.1f}s) of {CUSTOMERS}")
-    # Every customer got exactly the greeting, once.
+    # Every customer got exactly the greeting, once (not an apology instead).
     assert {len(people.bot_messages(c)) for c in customers} == {1}
+    greetings = {
+        (people.bot_messages(c)[0].text or "").replace(c.first_name, "<name>") for c in customers
+    }
+    assert len(greetings) == 1, greetings
+    assert all(len(people.bot_messages(c)[0].buttons) >= 2 for c in customers)
     # Every writer: exactly one "registered"; every request exactly one card.
     for writer in writers:
         texts = [m.text or "" for m in people.bot_messages(writer)]
