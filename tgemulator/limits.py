@@ -128,6 +128,10 @@ class FaultPlan:
     drop_rate: float = 0.0
     delay_rate: float = 0.0
     delay_seconds: tuple[float, float] = (0.01, 0.05)
+    # Share of calls refused with 429 and `retry_after` (Telegram's flood control): the
+    # call is never applied, whatever after_effect_rate says.
+    flood_rate: float = 0.0
+    flood_retry_after: int = 1
     # Share of errors/drops that strike after the call took effect (the message was sent
     # but the bot never learns it), which is what makes retries produce duplicates.
     after_effect_rate: float = 0.0
@@ -137,9 +141,10 @@ class FaultPlan:
 
 @dataclass
 class FaultDecision:
-    kind: str  # "ok", "error500", "error502", "drop", "delay"
+    kind: str  # "ok", "error500", "error502", "drop", "delay", "flood"
     after_effect: bool = False
     delay: float = 0.0
+    retry_after: int = 0
 
 
 @dataclass
@@ -169,6 +174,8 @@ class FaultInjector:
             decision = FaultDecision("drop", after)
         elif roll < plan.error_rate + plan.drop_rate + plan.delay_rate:
             decision = FaultDecision("delay", delay=delay)
+        elif roll < plan.error_rate + plan.drop_rate + plan.delay_rate + plan.flood_rate:
+            decision = FaultDecision("flood", retry_after=plan.flood_retry_after)
         else:
             decision = FaultDecision("ok")
         self.log.append((method, decision.kind))

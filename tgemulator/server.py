@@ -155,6 +155,17 @@ class EmulatorServer:
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=500)
+        if decision.kind == "flood":
+            retry_after = decision.retry_after
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+                status=429,
+            )
         if decision.kind == "error502":
             return web.Response(
                 status=502,
@@ -171,6 +182,8 @@ class EmulatorServer:
         decision = world.faults.decide(world.schema.canonical_method(method) or method)
         if decision.kind == "delay":
             await asyncio.sleep(decision.delay)
+        if decision.kind == "flood":  # flood control refuses before doing anything
+            return self._fault_response(request, decision)
         failing = decision.kind in ("error500", "error502", "drop")
         if failing and not decision.after_effect:
             return self._fault_response(request, decision)
@@ -497,6 +510,8 @@ class EmulatorServer:
             drop_rate=float(body.get("drop_rate", 0)),
             delay_rate=float(body.get("delay_rate", 0)),
             after_effect_rate=float(body.get("after_effect_rate", 0)),
+            flood_rate=float(body.get("flood_rate", 0)),
+            flood_retry_after=int(body.get("flood_retry_after", 1)),
         )
         self.world.faults.configure(plan)
         return web.json_response({"faults": asdict(plan) | {"methods": None, "exclude": None}})

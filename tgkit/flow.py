@@ -16,8 +16,15 @@ never fail. Three rules:
   then answers 503, so Telegram re-sends elsewhere) and waits for the updates in
   flight, so SIGTERM loses nothing that was started.
 
-Across replicas the same chat may still reach two processes (webhook mode);
-aiogram's event isolation in Redis orders those (``dialogs.setup``).
+Across replicas the same chat may still reach two processes (webhook mode). With
+Redis FSM storage the dispatcher takes the chat's turn in Redis as well (aiogram's
+event isolation on the FSM key, held while the update is handled), so the second
+replica waits for the first to finish and save. aiogram-dialog's own isolation lock is
+not enough for that: for a button press it reads the dialog's context *before* taking
+its lock, so a press handled by another replica while the previous update's handler
+still runs acts on the context as it was before that update (seen as a dialog step
+that ignores the press, tests/e2e/test_replicas.py). A replica that dies mid-update
+leaves the chat's turn taken until the lock expires (60 s).
 """
 
 from __future__ import annotations
@@ -29,12 +36,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Update
 from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = Gauge("ctv_updates_in_flight", "Updates being handled now")
+# As bot.app's DRAIN_SECONDS: a stop must stay under 10 s (R10).
+SHUTDOWN_DRAIN_SECONDS = 6.0
+
 WAITING = Gauge("ctv_updates_waiting", "Updates queued behind the limit or their chat")
 
 
@@ -73,6 +84,7 @@ class UpdateFlow:
         self._closing = False
         self.limit = limit
         self.last_update_id = 0
+        self._drain_deadline: float | None = None
 
     @property
     def active(self) -> int:
@@ -128,8 +140,16 @@ class UpdateFlow:
                 del self._chats[key]
 
     async def close(self, within: float) -> bool:
-        """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended."""
+        """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended.
+
+        A second call waits no longer than the first one's deadline: the stop's
+        budget is spent once, whoever asks first.
+        """
         self._closing = True
+        loop = asyncio.get_running_loop()
+        if self._drain_deadline is None:
+            self._drain_deadline = loop.time() + within
+        within = max(0.0, min(within, self._drain_deadline - loop.time()))
         # Tasks a last poll created may not have started yet: let them get in line.
         await asyncio.sleep(0.05)
         try:
@@ -148,8 +168,37 @@ class FlowDispatcher(Dispatcher):
     """
 
     def __init__(self, *, flow: UpdateFlow, **kwargs: Any) -> None:
+        storage = kwargs.get("storage")
+        if isinstance(storage, RedisStorage) and kwargs.get("events_isolation") is None:
+            # A chat's turn across replicas (see the module's docstring).
+            kwargs["events_isolation"] = storage.create_isolation()
         super().__init__(**kwargs)
         self.flow = flow
+
+    async def emit_shutdown(self, *args: Any, **kwargs: Any) -> None:
+        """Drain before the shutdown handlers run.
+
+        aiogram emits shutdown as soon as polling stops, while the updates it
+        fetched are still being handled; one of the handlers is the FSM's close,
+        which closes the Redis client those updates share (their next command
+        fails with "Connection closed"). The drain is the same one ``bot.app``
+        waits for after stopping the polling, with the same budget.
+        """
+        await self.flow.close(within=SHUTDOWN_DRAIN_SECONDS)
+        await super().emit_shutdown(*args, **kwargs)
+
+    async def start_polling(self, *bots: Bot, **kwargs: Any) -> None:
+        """Polling takes in no more updates than the flow handles at once.
+
+        aiogram confirms a batch to Telegram when it asks for the next one, and
+        without a bound it asks at once: a burst of a thousand is confirmed while
+        still queued here, and whatever a stop's drain does not finish is lost
+        (Telegram will not send it again). With the bound the next batch is asked
+        for only as updates finish; a stop leaves at most ``limit`` of them to
+        drain, and the rest stay unconfirmed for the next start.
+        """
+        kwargs.setdefault("tasks_concurrency_limit", self.flow.limit)
+        await super().start_polling(*bots, **kwargs)
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         async with self.flow.admit(update):

@@ -5,22 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from tgemulator import Chat, People, RunningEmulator, User, World
+from locales import Texts
+from tgemulator import Chat, People, RunningEmulator, StoredMessage, User, World
 from tgemulator.pytest_plugin import emulator
 
-__all__ = ["DeskProcess", "backoffice_forum", "desk_process", "emulator", "start_desk"]
+__all__ = [
+    "DeskProcess",
+    "RoundRobinProxy",
+    "backoffice_forum",
+    "desk_process",
+    "emulator",
+    "intake_until_summary",
+    "outbox_statuses",
+    "quick_intake",
+    "start_desk",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DESK_COMMAND = (sys.executable, "-m", "bot", "run")
@@ -102,6 +118,8 @@ async def start_desk(
     command: Sequence[str] = DESK_COMMAND,
     extra_env: dict[str, str] | None = None,
     ready_timeout: float = READY_TIMEOUT,
+    name: str | None = None,
+    http_port: int | None = None,
 ) -> DeskProcess:
     """Create the backoffice group in the emulator, then start the desk and wait for it."""
     people = running.people
@@ -115,7 +133,7 @@ async def start_desk(
         backoffice = people.group(
             "CTV backoffice", owner=agent, chat_id=BACKOFFICE_CHAT_ID, forum=forum
         )
-    http_port = free_port()
+    http_port = http_port or free_port()
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -135,8 +153,10 @@ async def start_desk(
     elif mode != "polling":
         raise ValueError(f"unknown mode {mode!r}")
     env.update(extra_env or {})
-    stdout_path = workdir / f"desk-{mode}.stdout"
-    stderr_path = workdir / f"desk-{mode}.stderr"
+    # Replicas and restarts in one test keep their logs apart with their own `name`.
+    label = name or mode
+    stdout_path = workdir / f"desk-{label}.stdout"
+    stderr_path = workdir / f"desk-{label}.stderr"
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         # The child keeps its own descriptors; ours can close right away.
         process = await asyncio.create_subprocess_exec(
@@ -198,3 +218,120 @@ async def desk_process(
         await stop_desk(desk)
         # Shown with any failure of the test, including the emulator's violation check.
         request.node.add_report_section("teardown", "desk stderr", desk.stderr_tail())
+
+
+# --- helpers for journeys at scale and under faults -------------------------------------
+
+RU = Texts("ru")
+
+
+def plain(html: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def shows(*parts: str) -> Callable[[StoredMessage], bool]:
+    """The message (its text or caption) shows every part; parts may be the locale's HTML."""
+    wanted = [plain(part) for part in parts]
+    return lambda m: all(p in (m.text or "") for p in wanted)
+
+
+async def intake_until_summary(
+    people: People, person: User, topic: str, *, wait: float = 20.0
+) -> StoredMessage:
+    """The fewest steps the intake allows, up to the summary: kind, topic, description,
+    skip the screenshots, skip the details. Returns the summary with its Submit button."""
+    await people.command(person, "new")
+    window = await people.wait_for_message(person, shows(RU("intake.rule")), timeout=wait)
+    await people.press(person, window, text=RU("intake.buttons.incident"))
+    await people.wait_for_message(person, shows("Шаг 2 из 5"), timeout=wait)
+    await people.send(person, topic)
+    await people.wait_for_message(person, shows("Шаг 3 из 5"), timeout=wait)
+    await people.send(person, f"Подробности: {topic}.")
+    window = await people.wait_for_message(person, shows("Шаг 4 из 5"), timeout=wait)
+    await people.press(person, window, text=RU("intake.buttons.skip"))
+    window = await people.wait_for_message(person, shows("Шаг 5 из 5"), timeout=wait)
+    await people.press(person, window, text=RU("intake.buttons.skip"))
+    return await people.wait_for_message(person, shows(RU("intake.summary")), timeout=wait)
+
+
+async def quick_intake(
+    people: People, person: User, topic: str, *, wait: float = 20.0
+) -> StoredMessage:
+    """The shortest intake, submitted; returns the "registered" message (from the outbox)."""
+    summary = await intake_until_summary(people, person, topic, wait=wait)
+    await people.press(person, summary, text=RU("intake.buttons.submit"))
+    return await people.wait_for_message(person, shows("зарегистрирована"), timeout=wait)
+
+
+async def outbox_statuses(database_url: str) -> dict[str, int]:
+    """How many outbox rows are pending, sent, failed (read from the desk's database)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT status, count(*) FROM outbox GROUP BY status")
+            )
+            return {str(status): int(count) for status, count in rows}
+    finally:
+        await engine.dispose()
+
+
+class RoundRobinProxy:
+    """One webhook URL in front of several desks, as a load balancer would be.
+
+    Each update Telegram posts goes to the next desk in turn; the desk's answer
+    (status and body, a webhook reply included) goes back to Telegram as it came.
+    """
+
+    def __init__(self, targets: Sequence[str], path: str = "/webhook") -> None:
+        self.targets = list(targets)
+        self.path = path
+        self.forwarded: list[int] = [0] * len(self.targets)
+        self.port = free_port()
+        self._turn = 0
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post(self.path, self._forward)
+        self._session = aiohttp.ClientSession()
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        index = self._turn % len(self.targets)
+        self._turn += 1
+        body = await request.read()
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() in ("content-type", "x-telegram-bot-api-secret-token")
+        }
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                self.targets[index] + self.path, data=body, headers=headers
+            ) as answer:
+                payload = await answer.read()
+                self.forwarded[index] += 1
+                kind = answer.headers.get("Content-Type")
+                # The full header: a multipart reply needs its boundary.
+                return web.Response(
+                    status=answer.status,
+                    body=payload,
+                    headers={"Content-Type": kind} if kind else None,
+                )
+        except (aiohttp.ClientError, OSError):
+            return web.Response(status=502, text="upstream unreachable")

@@ -149,3 +149,38 @@ async def test_get_updates_is_spared_by_default(
 ) -> None:
     emulator.world.faults.configure(FaultPlan(seed=1, error_rate=1.0))
     assert (await api(method))["ok"] is True
+
+
+async def test_flood_faults_answer_429_and_never_apply_the_call(
+    emulator: RunningEmulator, api: ApiCaller
+) -> None:
+    ann = emulator.people.user("Ann")
+    await emulator.people.send(ann, "hi")
+    # after_effect_rate does not apply to flood control: a 429 is a refusal.
+    emulator.world.faults.configure(
+        FaultPlan(seed=1, flood_rate=1.0, flood_retry_after=3, after_effect_rate=1.0)
+    )
+    refused = await api("sendMessage", chat_id=ann.id, text="too fast")
+    assert refused == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 3",
+        "parameters": {"retry_after": 3},
+    }
+    assert emulator.people.bot_messages(ann) == []
+    assert emulator.world.faults.log == [("sendMessage", "flood")]
+    assert emulator.world.violations == []
+
+
+async def test_flood_faults_over_the_control_api(emulator: RunningEmulator) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{emulator.url}/_emulator/faults", json={"seed": 2, "flood_rate": 0.5}
+        ) as response,
+    ):
+        shown = await response.json()
+    assert shown["faults"]["flood_rate"] == 0.5
+    assert shown["faults"]["flood_retry_after"] == 1
+    kinds = {emulator.world.faults.decide("sendMessage").kind for _ in range(50)}
+    assert kinds == {"ok", "flood"}
