@@ -23,7 +23,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
@@ -62,6 +62,12 @@ MODE = web.AppKey("mode", str)
 POOL_TIMEOUT = 30
 # SIGTERM to exit must stay under 10 s (R10); in-flight updates get most of it.
 DRAIN_SECONDS = 6.0
+# Updates a webhook replica accepts beyond those it handles at once: about a
+# second's work, so a stop's drain finishes them all.
+WEBHOOK_BACKLOG = 3
+WEBHOOK_DEFERRED = Counter(
+    "ctv_webhook_deferred_total", "Webhook updates answered 503 to be re-sent later (busy)"
+)
 
 
 def redis_client(settings: Settings) -> Redis:
@@ -187,12 +193,24 @@ async def metrics(_request: web.Request) -> web.Response:
 
 
 class WebhookHandler(SimpleRequestHandler):
-    """Answers 503 while stopping, so Telegram re-sends the update (to another replica)."""
+    """Takes an update only when it can be finished; otherwise Telegram keeps it.
+
+    aiogram answers the webhook before handling the update, so whatever this
+    process accepted is its to finish: a burst must not pile up more than a
+    stop's drain can work off. Past ``WEBHOOK_BACKLOG`` × ``UPDATES_AT_ONCE``
+    updates waiting, and while stopping, it answers 503 and Telegram re-sends
+    the update later (to another replica when there is one).
+    """
 
     async def handle(self, request: web.Request) -> web.Response:
         dispatcher = self.dispatcher
-        if isinstance(dispatcher, FlowDispatcher) and dispatcher.flow.closing:
-            return web.Response(status=503, text="stopping")
+        if isinstance(dispatcher, FlowDispatcher):
+            flow = dispatcher.flow
+            if flow.closing:
+                return web.Response(status=503, text="stopping")
+            if flow.active >= WEBHOOK_BACKLOG * flow.limit:
+                WEBHOOK_DEFERRED.inc()
+                return web.Response(status=503, text="busy, send it again")
         return await super().handle(request)
 
 

@@ -8,6 +8,8 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from locales import Texts
 from tgemulator import RunningEmulator, StoredMessage, User
 
@@ -46,12 +48,13 @@ async def sigterm(desk: DeskProcess) -> tuple[int | None, float]:
     return desk.process.returncode, loop.time() - started
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_sigterm_mid_burst_then_restart_loses_and_doubles_nothing(
-    emulator: RunningEmulator, tmp_path: Path, empty_postgres_url: str, redis_url: str
+    emulator: RunningEmulator, tmp_path: Path, empty_postgres_url: str, redis_url: str, mode: str
 ) -> None:
     env = {"DATABASE_URL": empty_postgres_url, "REDIS_URL": redis_url}
     emulator.world.limits.enabled = True  # Telegram's flood limits, answered with 429
-    first = await start_desk(emulator, "polling", tmp_path, extra_env=env, name="first")
+    first = await start_desk(emulator, mode, tmp_path, extra_env=env, name="first")
     people = first.people
     second: DeskProcess | None = None
     try:
@@ -81,7 +84,7 @@ async def test_sigterm_mid_burst_then_restart_loses_and_doubles_nothing(
         assert code == 0, f"exit code {code} after {took:.1f}s; stderr:\n{first.stderr_tail()}"
         at_exit = answered()
 
-        second = await start_desk(emulator, "polling", tmp_path, extra_env=env, name="second")
+        second = await start_desk(emulator, mode, tmp_path, extra_env=env, name="second")
         try:
             await people.wait_for(lambda: answered() == CUSTOMERS, timeout=WAIT)
         except TimeoutError:
