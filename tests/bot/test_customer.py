@@ -7,11 +7,14 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from aiogram import F
+from aiogram.types import Message
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
+from locales import Texts
 from storage import repository as repo
 from tests.harness import Harness
 from tgemulator import StoredMessage, User, make_image
@@ -487,3 +490,30 @@ async def test_an_update_that_changes_nothing_writes_nothing(harness: Harness) -
     finally:
         event.remove(Engine, "before_cursor_execute", record)
     assert writes == []
+
+
+async def test_a_failed_update_is_answered_politely_and_the_draft_is_kept(
+    harness: Harness,
+) -> None:
+    ru = Texts("ru")
+
+    async def broken(message: Message) -> None:
+        raise RuntimeError("a bug in a handler")
+
+    # Ahead of every router: the one message that fails, whatever state the chat is in.
+    harness.dispatcher.message.register(broken, F.text == "💥")
+    person = harness.people.user("Анна", language_code="ru")
+    await harness.people.command(person, "new")
+    window = await harness.people.wait_for_message(person, contains("Одна заявка — одна проблема"))
+    await harness.people.press(person, window, text=ru("intake.buttons.incident"))
+    await harness.people.wait_for_message(person, contains("Шаг 2 из 5"))
+    await harness.people.send(person, "Не приходят звонки")
+    step3 = await harness.people.wait_for_message(person, contains("Шаг 3 из 5"))
+
+    await harness.people.send(person, "💥")
+    sorry = await harness.people.wait_for_message(person, after=step3)
+    assert sorry.text == ru("errors.generic")
+
+    # The draft is where it was: the next message is the description (step 3).
+    await harness.people.send(person, "Звонки с сайта не доходят до менеджеров.")
+    await harness.people.wait_for_message(person, contains("Шаг 4 из 5"), after=sorry)
