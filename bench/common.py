@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 # The one place that knows where the emulator lives; when it moves, change these lines.
+import tgemulator
 from tgemulator import ApiError, EmulatorServer, People, StoredMessage, User, World
 from tgemulator.botapi import BotApi
 
@@ -145,25 +146,10 @@ class _ObservedBotApi(BotApi):
 
 
 @dataclass
-class RunningEmulator:
-    server: EmulatorServer
-    observer: Observer
+class RunningEmulator(tgemulator.RunningEmulator):
+    """The emulator, with an observer of every answer its Bot API gives."""
 
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def world(self) -> World:
-        return self.server.world
-
-    @property
-    def people(self) -> People:
-        return self.server.people
-
-    @property
-    def token(self) -> str:
-        return self.world.token
+    observer: Observer = field(default_factory=Observer)
 
     async def stop(self) -> None:
         await self.server.stop()
@@ -178,7 +164,7 @@ async def start_emulator(
     observer = Observer()
     server.api = _ObservedBotApi(world, observer)
     await server.start()
-    return RunningEmulator(server, observer)
+    return RunningEmulator(server, observer=observer)
 
 
 def free_port() -> int:

@@ -40,6 +40,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import Update
 from prometheus_client import Gauge
 
+from tgkit.keyed import KeyedLocks
+
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = Gauge("ctv_updates_in_flight", "Updates being handled now")
@@ -62,14 +64,6 @@ def chat_key(update: Update) -> int | None:
     return int(user.id) if user is not None else None
 
 
-class _ChatLock:
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-
 class UpdateFlow:
     """Admission of updates into one process: per-chat order, a bound, a drain."""
 
@@ -77,7 +71,7 @@ class UpdateFlow:
         if limit < 1:
             raise ValueError("the limit of updates at once must be at least 1")
         self._slots = asyncio.Semaphore(limit)
-        self._chats: dict[int, _ChatLock] = {}
+        self._chats = KeyedLocks()
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -106,7 +100,7 @@ class UpdateFlow:
         self._idle.clear()
         WAITING.inc()
         try:
-            async with self._chat(key), self._slots:
+            async with self._chats.hold(key), self._slots:
                 WAITING.dec()
                 IN_FLIGHT.inc()
                 try:
@@ -119,25 +113,6 @@ class UpdateFlow:
             self._active -= 1
             if self._active == 0:
                 self._idle.set()
-
-    @contextlib.asynccontextmanager
-    async def _chat(self, key: int | None) -> AsyncIterator[None]:
-        if key is None:
-            yield
-            return
-        entry = self._chats.get(key)
-        if entry is None:
-            entry = self._chats[key] = _ChatLock()
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                # Nobody waits for this chat: forget it, so a million customers over a
-                # month do not leave a million locks behind.
-                del self._chats[key]
 
     async def close(self, within: float) -> bool:
         """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended.

@@ -56,6 +56,8 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from prometheus_client import Counter, Histogram
 
+from tgkit.keyed import KeyedLocks
+
 if TYPE_CHECKING:
     from aiogram import Bot
     from redis.asyncio import Redis
@@ -329,12 +331,6 @@ class _Ticket:
     turn: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
-@dataclass
-class _ChatGate:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 class Limiter:
     """Waits until a send to a chat fits the flood limits, then lets it go.
 
@@ -354,7 +350,7 @@ class Limiter:
         self._prefix = prefix
         self._line: list[_Ticket] = []
         self._arrivals = itertools.count()
-        self._chat_gates: dict[str, _ChatGate] = {}
+        self._chat_gates = KeyedLocks()
 
     def _keys(self, chat_id: ChatId | None) -> Keys:
         total = f"{self._prefix}:global"
@@ -381,18 +377,8 @@ class Limiter:
         burst to one chat does not wake dozens of pollers (whose load delays the sends
         already let through), and sends to a chat are let through in the order they
         asked (a burst's first few may still overtake each other on the wire)."""
-        if key is None:
+        async with self._chat_gates.hold(key):
             yield
-            return
-        gate = self._chat_gates.setdefault(key, _ChatGate())
-        gate.users += 1
-        try:
-            async with gate.lock:
-                yield
-        finally:
-            gate.users -= 1
-            if gate.users == 0:
-                del self._chat_gates[key]
 
     async def _take(self, keys: Keys, level: Priority) -> None:
         ticket: _Ticket | None = None
