@@ -43,7 +43,13 @@ from storage.migrate import upgrade
 from tgkit import errors
 from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
-from tgkit.middlewares import ActorMiddleware
+from tgkit.middlewares import (
+    ActorCache,
+    ActorMiddleware,
+    BlockedMarks,
+    MemoryBlocked,
+    RedisBlocked,
+)
 from tgkit.outbox import Delivery, OutboxSender
 from tgkit.responses import keep_response_types
 from tgkit.retry import RetryMiddleware
@@ -106,6 +112,7 @@ def build_dispatcher(
     desk: Desk,
     storage: BaseStorage,
     seen: SeenUpdates | None = None,
+    blocked: BlockedMarks | None = None,
 ) -> FlowDispatcher:
     dispatcher = FlowDispatcher(
         flow=UpdateFlow(settings.updates_at_once), storage=storage, settings=settings, desk=desk
@@ -113,7 +120,9 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(UpdateGuard(seen or MemorySeen()))
     # A desk commit makes an update unsafe to run again (tgkit.updates).
     desk.outbox_listeners.append(note_commit)
-    actor = ActorMiddleware(desk, settings)
+    cache = ActorCache(blocked or MemoryBlocked())
+    desk.blocked_listeners.append(cache.blocked.add)
+    actor = ActorMiddleware(desk, settings, cache)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
     # The backoffice first: its error handler answers the desk's refusals in the
@@ -252,7 +261,8 @@ async def serve(settings: Settings) -> int:
     redis = redis_client(settings) if settings.redis_url else None
     storage = fsm_storage(settings, redis)
     seen: SeenUpdates = RedisSeen(redis) if redis is not None else MemorySeen()
-    dispatcher = build_dispatcher(settings, desk, storage, seen)
+    blocked: BlockedMarks = RedisBlocked(redis) if redis is not None else MemoryBlocked()
+    dispatcher = build_dispatcher(settings, desk, storage, seen, blocked)
     bot = build_bot(settings, redis)
     app = build_web_app(settings, sessions)
     sender = OutboxSender(

@@ -9,7 +9,7 @@ together or not at all; the outbox listeners are woken after the commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -294,6 +294,8 @@ class DeskBase:
         # Called after a commit that wrote outbox rows: the sender wakes at once
         # instead of polling, so a notification costs no visible latency.
         self.outbox_listeners: list[Callable[[], None]] = []
+        # Told the Telegram user id of a customer just marked as having blocked the bot.
+        self.blocked_listeners: list[Callable[[int], Awaitable[None]]] = []
 
     @asynccontextmanager
     async def _change(self, actor: Actor) -> AsyncIterator[Change]:

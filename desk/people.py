@@ -130,6 +130,12 @@ class People(DeskBase):
             if customer is None or customer.blocked_bot_at is not None:
                 return
             customer.blocked_bot_at = change.now
+            user_id = customer.telegram_user_id
             for ticket in await repo.open_tickets_of(change.session, customer_id):
                 event = await change.event(ticket, Action.CUSTOMER_BLOCKED, internal=True)
                 change.card(ticket, event)
+        if user_id is not None:
+            # Whoever remembers this person must ask the desk again when they write:
+            # that is when the desk notes they are back.
+            for listener in self.blocked_listeners:
+                await listener(user_id)

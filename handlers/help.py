@@ -13,6 +13,7 @@ from desk.service import Actor, Desk
 from locales import LOCALES, Texts
 from tgkit.callbacks import LanguageCallback
 from tgkit.config import ChatSettings
+from tgkit.middlewares import ActorCache
 
 NAMES = {"ru": "Русский", "en": "English"}
 
@@ -32,9 +33,14 @@ async def lang_command(message: Message, texts: Texts) -> None:
 
 
 async def lang_chosen(
-    query: CallbackQuery, callback_data: LanguageCallback, desk: Desk, actor: Actor
+    query: CallbackQuery,
+    callback_data: LanguageCallback,
+    desk: Desk,
+    actor: Actor,
+    actor_cache: ActorCache,
 ) -> None:
     await desk.set_language(actor, callback_data.locale)
+    actor_cache.forget(query.from_user.id)  # the next update speaks the new language
     await query.answer(Texts(callback_data.locale)("lang.set"))
     if isinstance(query.message, Message):
         await query.message.edit_text(Texts(callback_data.locale)("lang.set"))

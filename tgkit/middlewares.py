@@ -1,23 +1,106 @@
-"""Per-update context: the acting user and their language (dedupe is ``tgkit.updates``)."""
+"""Per-update context: the acting user and their language (dedupe is ``tgkit.updates``).
+
+Looking a person up costs a database round trip on every update, a third of a
+burst's time; most updates come from someone the process saw seconds ago. So
+the actor is remembered for ``ActorCache.ttl`` seconds, keyed by what Telegram
+says of the person (name, username, language, staff roles): any change there
+goes to the database. What the database may change meanwhile:
+
+- the customer blocked the bot (the outbox sender got 403): the sender leaves a
+  mark (``BlockedMarks``: in Redis when replicas share it, else in memory), and
+  the person's next update goes to the database, which notes they are back;
+- the customer chose a language with /lang: that process forgets them at once;
+  another replica may show the old language for up to ``ttl`` seconds.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
+from redis.asyncio import Redis
 
 from desk.model import Role
 from desk.roles import StaffIds, roles_of
 from desk.service import Desk
+from desk.values import Actor
 from locales import Texts, pick_locale
 from tgkit.config import ChatSettings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+ACTOR_TTL = 60.0
+Fingerprint = tuple[str, str | None, str | None, frozenset[Role]]
+
+
+class BlockedMarks(Protocol):
+    async def add(self, user_id: int) -> None:
+        """The person blocked the bot (a send to them was refused)."""
+
+    async def take(self, user_id: int) -> bool:
+        """True (once) when the person was marked since."""
+
+
+class MemoryBlocked:
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+
+    async def add(self, user_id: int) -> None:
+        self._ids.add(user_id)
+
+    async def take(self, user_id: int) -> bool:
+        if user_id in self._ids:
+            self._ids.discard(user_id)
+            return True
+        return False
+
+
+class RedisBlocked:
+    """Seen by every replica: the sender that got the 403 may not be the one the person
+    writes to next."""
+
+    KEY = "ctv:blocked"
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def add(self, user_id: int) -> None:
+        await self._redis.sadd(self.KEY, user_id)
+
+    async def take(self, user_id: int) -> bool:
+        return bool(await self._redis.srem(self.KEY, user_id))
+
+
+class ActorCache:
+    def __init__(self, blocked: BlockedMarks, ttl: float = ACTOR_TTL) -> None:
+        self.blocked = blocked
+        self.ttl = ttl
+        self._entries: dict[int, tuple[Fingerprint, Actor, float]] = {}
+
+    async def get(self, user_id: int, fingerprint: Fingerprint) -> Actor | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry[0] != fingerprint or entry[2] < time.monotonic():
+            return None
+        if await self.blocked.take(user_id):
+            self.forget(user_id)
+            return None
+        return entry[1]
+
+    def put(self, user_id: int, fingerprint: Fingerprint, actor: Actor) -> None:
+        if len(self._entries) > 100_000:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[2] >= now}
+        self._entries[user_id] = (fingerprint, actor, time.monotonic() + self.ttl)
+
+    def forget(self, user_id: int) -> None:
+        self._entries.pop(user_id, None)
 
 
 class ActorMiddleware(BaseMiddleware):
@@ -27,9 +110,10 @@ class ActorMiddleware(BaseMiddleware):
     (settings or group membership), and nobody in a group becomes a customer.
     """
 
-    def __init__(self, desk: Desk, settings: ChatSettings) -> None:
+    def __init__(self, desk: Desk, settings: ChatSettings, cache: ActorCache | None = None) -> None:
         self._desk = desk
         self._settings = settings
+        self.cache = cache or ActorCache(MemoryBlocked())
 
     def staff_roles(self, user_id: int) -> frozenset[Role]:
         settings = self._settings
@@ -41,13 +125,20 @@ class ActorMiddleware(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         if user is None or user.is_bot or (chat is not None and chat.type != "private"):
             return await handler(event, data)
-        actor = data["actor"] = await self._desk.register_telegram_user(
-            user.id,
-            name=user.full_name,
-            username=user.username,
-            language=user.language_code,
-            staff_roles=self.staff_roles(user.id),
-        )
+        roles = self.staff_roles(user.id)
+        fingerprint = (user.full_name, user.username, user.language_code, roles)
+        data["actor_cache"] = self.cache
+        actor = await self.cache.get(user.id, fingerprint)
+        if actor is None:
+            actor = await self._desk.register_telegram_user(
+                user.id,
+                name=user.full_name,
+                username=user.username,
+                language=user.language_code,
+                staff_roles=roles,
+            )
+            self.cache.put(user.id, fingerprint, actor)
+        data["actor"] = actor
         language = actor.language or user.language_code
         data["texts"] = Texts(pick_locale(language, self._settings.default_locale))
         return await handler(event, data)

@@ -170,14 +170,20 @@ class OutboxSender:
         """
         async with self._draining:
             while True:
+                # A delivery that ends while the claim below runs may unblock its
+                # chat's next row: only a claim that started with nothing in flight
+                # and found nothing proves the outbox drained.
+                quiet = not self._tasks
                 free = self._concurrency - len(self._tasks)
-                if free > 0:
-                    for row in await self._claim(free):
-                        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                claimed = await self._claim(free) if free > 0 else []
+                for row in claimed:
+                    task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 if not self._tasks:
-                    return await self._next_due_in()
+                    if quiet and not claimed:
+                        return await self._next_due_in()
+                    continue
                 await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
 
     async def _claim(self, limit: int) -> Sequence[Outbox]:

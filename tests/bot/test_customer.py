@@ -298,6 +298,23 @@ async def test_blocked_customer_is_marked_and_not_retried(harness: Harness) -> N
     assert kinds == ["customer.registered"]  # nothing more is written to a blocked customer
 
 
+async def test_a_customer_who_unblocks_and_writes_is_written_to_again(harness: Harness) -> None:
+    person, actor = await start(harness)  # the process now remembers who Anna is
+    number = await file_request(harness, actor)
+    await harness.settle()
+    await harness.people.block(person)
+    kate = await agent(harness)
+    await harness.desk.reply(kate, number, "Первый ответ")
+    await harness.settle()  # refused: Anna is marked as having blocked the bot
+    assert (await harness.desk.ticket(actor, number)).customer.blocked_bot_at is not None
+    await harness.people.unblock(person)
+    await harness.people.send(person, "Я вернулась")
+    await harness.people.wait_for_message(person, contains(f"Добавлено к заявке CTV-{number}"))
+    assert (await harness.desk.ticket(actor, number)).customer.blocked_bot_at is None
+    await harness.desk.reply(kate, number, "Второй ответ")
+    await harness.people.wait_for_message(person, contains("Второй ответ"))
+
+
 async def test_lang_switches_the_language(harness: Harness) -> None:
     person, _ = await start(harness)
     await harness.people.command(person, "lang")
