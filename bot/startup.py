@@ -32,6 +32,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import User
 
+from tgkit.outbox import telegram_problem
+
 log = logging.getLogger(__name__)
 
 EXIT_UNREACHABLE = 1
@@ -120,7 +122,7 @@ async def check_backoffice(bot: Bot, state: BackofficeState) -> bool:
             member = await bot.get_chat_member(state.chat_id, bot.id)
             problem = "" if member.status not in ("left", "kicked") else "the bot is not a member"
     except (TelegramBadRequest, TelegramForbiddenError) as error:
-        problem = error.message.removeprefix("Bad Request: ").removeprefix("Forbidden: ")
+        problem = telegram_problem(error)
     except TelegramAPIError as error:
         # Telegram's own trouble is not the group's: the outbox will retry anyway.
         log.warning("backoffice chat %s could not be checked: %s", state.chat_id, error)

@@ -108,7 +108,7 @@ def render(
         # The request as it is now: one rated meanwhile is not offered again.
         if ticket is not None and may_be_rated(ticket):
             text += "\n\n" + texts("notify.rate_prompt")
-            return text, keyboards.rating(number)
+            return text, keyboards.rating(texts, number)
         return text, None
     raise ValueError(f"unknown customer notification {row.kind}")
 

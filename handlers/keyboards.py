@@ -36,11 +36,11 @@ def resolution(texts: Texts, number: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def rating(number: int) -> InlineKeyboardMarkup:
+def rating(texts: Texts, number: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for value in range(1, 6):
         builder.button(
-            text=f"{value} ⭐",
+            text=texts("buttons.stars", stars=value),
             callback_data=RatingCallback(number=number, stars=value),
         )
     builder.adjust(5)
@@ -77,7 +77,7 @@ def ticket_actions(texts: Texts, ticket: Ticket) -> InlineKeyboardMarkup:
     builder.adjust(2)
     markup = builder.as_markup()
     if may_be_rated(ticket):
-        markup.inline_keyboard.extend(rating(ticket.number).inline_keyboard)
+        markup.inline_keyboard.extend(rating(texts, ticket.number).inline_keyboard)
     markup.inline_keyboard.append(
         [
             InlineKeyboardBuilder()

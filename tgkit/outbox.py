@@ -112,6 +112,11 @@ def urgency(row: Outbox) -> Priority:
     return Priority.NORMAL
 
 
+def telegram_problem(error: TelegramAPIError) -> str:
+    """Telegram's reason without its "Bad Request: " / "Forbidden: " prefix, for people."""
+    return error.message.removeprefix("Bad Request: ").removeprefix("Forbidden: ")
+
+
 def backoffice_unreachable(error: TelegramAPIError) -> bool:
     """Telegram's words for a group the bot cannot write to (deleted, or the bot removed)."""
     text = error.message.lower()
@@ -249,7 +254,7 @@ class OutboxSender:
 
     async def _hold_for_backoffice(self, row: Outbox, error: TelegramAPIError) -> None:
         """The group is gone or the bot is out of it: keep the row until it is back."""
-        problem = error.message.removeprefix("Bad Request: ").removeprefix("Forbidden: ")
+        problem = telegram_problem(error)
         if self._context.backoffice is not None:
             self._context.backoffice(False, problem)
         RETRIED.labels("backoffice_unreachable").inc()

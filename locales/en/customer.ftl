@@ -75,6 +75,7 @@ buttons-view = Open request
 buttons-add_info = ➕ Add information
 buttons-withdraw = 🗑 Withdraw
 buttons-withdraw_confirm = Yes, withdraw
+buttons-stars = { $stars } ⭐
 buttons-cancel = Cancel
 buttons-back = ⬅️ Back
 buttons-more = More ➡️

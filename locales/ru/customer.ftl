@@ -75,6 +75,7 @@ buttons-view = Открыть заявку
 buttons-add_info = ➕ Дополнить
 buttons-withdraw = 🗑 Отозвать
 buttons-withdraw_confirm = Да, отозвать
+buttons-stars = { $stars } ⭐
 buttons-cancel = Отмена
 buttons-back = ⬅️ Назад
 buttons-more = Ещё ➡️

@@ -77,7 +77,7 @@ def built_keyboards() -> Iterator[tuple[str, InlineKeyboardMarkup | None]]:
     n = BIGGEST
     yield "main_menu", main_menu(TEXTS)
     yield "resolution", keyboards.resolution(TEXTS, n)
-    yield "rating", keyboards.rating(n)
+    yield "rating", keyboards.rating(TEXTS, n)
     yield "view", keyboards.view(TEXTS, n)
     yield "reopen_or_new", keyboards.reopen_or_new(TEXTS, n)
     yield "confirm_withdraw", keyboards.confirm_withdraw(TEXTS, n)
