@@ -317,7 +317,9 @@ class World:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
+            # asyncio.timeout, not wait_for: 3.11's wait_for may swallow a cancellation.
+            async with asyncio.timeout(timeout):
+                await waiter
         except TimeoutError:
             return False
         finally:

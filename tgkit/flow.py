@@ -128,7 +128,9 @@ class UpdateFlow:
         # Tasks a last poll created may not have started yet: let them get in line.
         await asyncio.sleep(0.05)
         try:
-            await asyncio.wait_for(self._idle.wait(), within)
+            # asyncio.timeout, not wait_for: 3.11's wait_for may swallow a cancellation.
+            async with asyncio.timeout(within):
+                await self._idle.wait()
         except TimeoutError:
             log.warning("stopping with %d update(s) still being handled", self._active)
             return False

@@ -4,6 +4,12 @@ A loop runs ``step`` once, then waits ``interval`` seconds (or as long as the
 step asks, by returning a number) unless woken sooner, and again, until
 stopped. A step that raises is logged with its traceback and the loop carries
 on after the interval: one bad round must not stop the next ones.
+
+The wait uses ``asyncio.timeout``, never ``asyncio.wait_for``: on Python 3.11
+``wait_for`` swallows a cancellation that arrives in the same turn as the event
+it waits for (a wake at the moment of a stop), and the loop would then run on
+while ``stop`` waited for it forever. ``stop`` also sets a flag the loop checks,
+so even a cancellation lost elsewhere in a step cannot keep it alive.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ class BackgroundLoop:
         self._step = step
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -33,21 +40,27 @@ class BackgroundLoop:
     def start(self) -> None:
         """Start the loop; starting a running loop does nothing."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Bounded: a cancellation swallowed by a library is sent again.
+            await asyncio.wait({task}, timeout=1.0)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def wake(self) -> None:
         """Run the next step now instead of at the end of the wait."""
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before the step: a wake during the step means work may have
             # arrived after the step looked, so the next step follows at once.
             self._wake.clear()
@@ -57,6 +70,5 @@ class BackgroundLoop:
                 log.exception("%s: a round failed; the next one follows", self.name)
                 delay = None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), timeout=self.interval if delay is None else delay
-                )
+                async with asyncio.timeout(self.interval if delay is None else delay):
+                    await self._wake.wait()

@@ -55,3 +55,31 @@ async def test_wake_cuts_the_wait_short_and_a_step_may_choose_its_delay() -> Non
     await loop.stop()
     await loop.stop()  # stopping twice is harmless
     assert rounds == 2
+
+
+async def test_a_wake_in_the_same_turn_as_the_stop_still_stops_the_loop() -> None:
+    # Python 3.11's wait_for drops a cancellation that meets the event it waits
+    # for in one turn; the loop then ran on and stop() waited for it forever
+    # (a test-suite teardown hung in CI: the outbox was woken as it was stopped).
+    rounds = 0
+
+    async def step() -> float:
+        nonlocal rounds
+        rounds += 1
+        return 3600.0
+
+    loop = BackgroundLoop("test-stop-race", step, interval=3600)
+    loop.start()
+    await asyncio.sleep(0.05)
+    for _ in range(20):
+        loop.wake()
+        stopping = asyncio.create_task(loop.stop())
+        # Not asyncio.timeout: its cancellation would reach the loop through
+        # stop() and end it, hiding the lost one.
+        done, _ = await asyncio.wait({stopping}, timeout=3)
+        assert done, "the loop ran on after stop()"
+        assert not loop.running
+        loop.start()
+        await asyncio.sleep(0.01)
+    await loop.stop()
+    assert rounds >= 21  # every start ran a round; the wakes may add one each
