@@ -142,7 +142,11 @@ def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool =
     if guarded:
         # Retry outermost, so every attempt is paced; with Redis replicas share the limits.
         session.middleware(RetryMiddleware())
-        limits = Limits(global_count=settings.telegram_max_per_second)
+        limits = Limits(
+            chat_per_second=settings.telegram_chat_per_second,
+            group_count=settings.telegram_group_per_minute,
+            global_count=settings.telegram_max_per_second,
+        )
         session.middleware(LimiterMiddleware(Limiter(redis, limits)))
     return Bot(
         settings.bot_token.get_secret_value(),

@@ -45,7 +45,7 @@ class Clock:
 
 @dataclass
 class RateLimits:
-    """Defaults are the numbers Telegram publishes (DESIGN.md section 5)."""
+    """Defaults are the numbers Telegram publishes for bots (its Bots FAQ)."""
 
     enabled: bool = False
     per_chat_per_second: float = 1.0
