@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,8 @@ class Observer:
 
     answers: dict[int, list[Answer]] = field(default_factory=dict)
     too_many: list[tuple[float, str, int, int]] = field(default_factory=list)
+    # Bot API calls answered, by method: how much Telegram work each side does.
+    calls: Counter[str] = field(default_factory=Counter)
     _waiters: dict[int, list[_Waiter]] = field(default_factory=dict)
 
     def record(self, method: str, result: Any) -> None:
@@ -141,6 +144,7 @@ class _ObservedBotApi(BotApi):
                     (time.monotonic(), method_name, int(chat or 0), error.retry_after or 0)
                 )
             raise
+        self.observer.calls[method_name] += 1
         self.observer.record(method_name, result)
         return result
 

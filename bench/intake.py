@@ -79,6 +79,7 @@ class Phase:
     lost: int = 0
     first_send: float | None = None
     last_answer: float | None = None
+    calls: int = 0  # Bot API calls the bot made during the burst
 
     @property
     def answers(self) -> int:
@@ -93,6 +94,9 @@ class Phase:
     @property
     def per_second(self) -> float:
         return self.answers / self.seconds if self.answers else 0.0
+
+    def calls_per_answer(self) -> float | None:
+        return round(self.calls / self.answers, 2) if self.answers else None
 
     def ms(self, share: float) -> float | None:
         value = percentile(self.latencies, share)
@@ -185,6 +189,12 @@ async def load(
     return phase
 
 
+def sum_calls(emulator: RunningEmulator) -> int:
+    """Bot API calls so far, long polls aside: the work Telegram does for the bot."""
+    calls = emulator.observer.calls
+    return sum(calls.values()) - calls["getUpdates"]
+
+
 def keep_log(path: Path, folder: Path) -> None:
     """The temporary folder goes away; the desk's log is the evidence behind `errors`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -224,7 +234,9 @@ async def run_desk(
             health_path="/health",
         )
         progress(f"desk ready; {args.customers} customers start")
+        before = sum_calls(emulator)
         phase = await load(emulator, args.customers, desk_steps, args.timeout)
+        phase.calls = sum_calls(emulator) - before
         rss = peak_rss_mb(child.pid)
         await child.stop()
         errors = count_error_lines(child.stderr_path)
@@ -262,7 +274,10 @@ async def run_echo(args: argparse.Namespace, workdir: Path) -> Phase:
             health_path=None,
         )
         progress(f"echo bot ready; {args.customers} customers start")
-        return await load(emulator, args.customers, echo_steps, args.timeout)
+        before = sum_calls(emulator)
+        phase = await load(emulator, args.customers, echo_steps, args.timeout)
+        phase.calls = sum_calls(emulator) - before
+        return phase
     finally:
         if child is not None:
             await child.stop()
@@ -296,6 +311,8 @@ async def run(args: argparse.Namespace) -> None:
         "p99_ms": desk.ms(0.99),
         "echo_p50_ms": echo.ms(0.50),
         "echo_p99_ms": echo.ms(0.99),
+        "calls_per_answer": desk.calls_per_answer(),
+        "echo_calls_per_answer": echo.calls_per_answer(),
         "peak_rss_mb": None if rss is None else round(rss, 1),
         "answered": desk.answered,
         "lost": desk.lost,
@@ -312,6 +329,10 @@ async def run(args: argparse.Namespace) -> None:
         ("ratio desk/echo", result["ratio"]),
         ("desk p50 / p99 ms", f"{result['p50_ms']} / {result['p99_ms']}"),
         ("echo p50 / p99 ms", f"{result['echo_p50_ms']} / {result['echo_p99_ms']}"),
+        (
+            "Bot API calls per answer (desk / echo)",
+            f"{result['calls_per_answer']} / {result['echo_calls_per_answer']}",
+        ),
         ("desk peak RSS MiB", result["peak_rss_mb"]),
         ("answered customers", desk.answered),
         ("lost customers (desk / echo)", f"{desk.lost} / {echo.lost}"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -120,3 +121,24 @@ async def test_old_update_ids_are_pruned(desk: Desk, sessions: SessionFactory) -
 def test_storage_spells_the_desks_status_sets() -> None:
     assert tuple(s.value for s in OPEN) == OPEN_STATUSES
     assert tuple(s.value for s in WORKING) == WORKING_STATUSES
+
+
+async def test_sqlite_connections_are_shared_safely_and_commit_cheaply(tmp_path: Path) -> None:
+    # WAL for readers beside a writer; NORMAL sync: no fsync per commit (a desk crash
+    # still loses nothing in WAL mode); foreign keys on; writers queue for 30 s.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'desk.sqlite3'}"
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "foreign_keys": 1,
+        "busy_timeout": 30000,
+    }
