@@ -32,6 +32,8 @@ def describe(error: DeskError, texts: Texts) -> str:
             return texts("backoffice.answer.text_required")
         if error.problem == "too_long":
             return texts("backoffice.answer.too_long", maximum=error.details.get("maximum", ""))
+        if error.problem == "reply_into_note":
+            return texts("backoffice.answer.reply_into_note")
     return message_for(error, texts)
 
 
@@ -78,12 +80,26 @@ async def ticket_of(message: Message, actor: Actor, desk: Desk) -> Ticket | None
     if replied is None:
         return None
     found = await desk.find_by_message(actor, message.chat.id, replied.message_id)
-    if found is None and (number := _card_number(replied)) is not None:
+    if found is None and sent_by_the_desk(replied) and (number := _card_number(replied)):
         # A card whose message id is not recorded yet (the agent answered within
         # moments of it appearing): its own buttons name the request.
         with contextlib.suppress(DeskError):
             found = await desk.ticket(actor, number)
     return found
+
+
+def sent_by_the_desk(message: Message) -> bool:
+    """Whether this bot itself posted the message, so its buttons can be trusted.
+
+    Anyone in the group can post a message with buttons of their choosing through
+    an inline bot (it then comes ``via_bot``, from that person); its callback data may
+    name any request. Only the desk's own messages may route a reply by their buttons.
+    """
+    bot = message.bot
+    author = message.from_user
+    return (
+        bot is not None and author is not None and author.id == bot.id and message.via_bot is None
+    )
 
 
 def _card_number(message: Message) -> int | None:
@@ -92,5 +108,8 @@ def _card_number(message: Message) -> int | None:
         for button in row:
             data = button.callback_data or ""
             if data.startswith(f"{CardCallback.__prefix__}{CardCallback.__separator__}"):
-                return CardCallback.unpack(data).number
+                try:
+                    return CardCallback.unpack(data).number
+                except ValueError:  # pydantic's ValidationError: not our card after all
+                    return None
     return None

@@ -18,8 +18,8 @@ from aiogram.types import Message
 
 from backoffice.buttons import split_message
 from backoffice.callbacks import SplitCallback
-from backoffice.common import ticket_of
-from desk.conversation import is_note, without_note_mark
+from backoffice.common import describe, sent_by_the_desk, ticket_of
+from desk.conversation import NOTE_MARK, is_note, without_note_mark
 from desk.errors import DeskError
 from desk.model import format_number
 from desk.service import Actor, Desk, MessageRef
@@ -104,7 +104,7 @@ async def split_command(
         ticket = await ticket_of(message, actor, desk)
         if ticket is not None:
             number = (await desk.split(actor, ticket.number, text)).number
-    elif message.reply_to_message is not None:
+    elif message.reply_to_message is not None and sent_by_the_desk(message.reply_to_message):
         stored_id = _split_button(message.reply_to_message)
         if stored_id is not None:
             number = await split_message(stored_id, actor, desk)
@@ -128,11 +128,18 @@ def _split_button(message: Message) -> int | None:
     return None
 
 
-async def edited(message: Message, actor: Actor, desk: Desk) -> None:
+async def edited(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
     """An agent corrected a relayed message: the customer's copy follows."""
+    plain = message.text or message.caption or ""
     text = without_note_mark(message.html_text)
+    source = MessageRef(message.chat.id, message.message_id)
     try:
-        await desk.edit_message(actor, MessageRef(message.chat.id, message.message_id), text)
+        await desk.edit_message(actor, source, text, marked_as_note=plain.startswith(NOTE_MARK))
     except DeskError as error:
-        # An edit that cannot follow (emptied, too long, closed…) changes nothing else.
+        # An edit that cannot follow (emptied, too long, closed…) changes nothing else;
+        # the agent is told, or they would believe the customer sees the new text.
         log.info("edit of %s/%s not relayed: %s", message.chat.id, message.message_id, error)
+        await message.reply(
+            texts("backoffice.relay.edit_not_sent", reason=describe(error, texts)),
+            parse_mode=None,
+        )

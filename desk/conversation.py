@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from desk import lifecycle
 from desk.change import DeskBase, snapshot
-from desk.errors import PermissionDenied
+from desk.errors import PermissionDenied, ValidationFailed
 from desk.model import Action, Audience, MessageDirection, Status
 from desk.values import TEXT_MAX, Actor, AttachmentIn, MessageRef, clean, message_body
 from storage import repository as repo
@@ -197,9 +197,14 @@ class Conversation(DeskBase):
                 change.card(ticket, event)
         return ticket
 
-    async def edit_message(self, actor: Actor, source: MessageRef, text: str) -> Message | None:
+    async def edit_message(
+        self, actor: Actor, source: MessageRef, text: str, *, marked_as_note: bool = False
+    ) -> Message | None:
         """A relayed message was edited where it was written: correct its copy too.
 
+        ``marked_as_note``: the edited text now starts with the note mark. A reply the
+        customer has already seen cannot be taken back into a note: such an edit is
+        refused whole, so that words meant for the agents never reach the customer.
         Returns None when the message was never relayed (nothing to follow).
         """
         body = clean(text, "text", minimum=1, maximum=TEXT_MAX)
@@ -211,6 +216,8 @@ class Conversation(DeskBase):
             outbound = message.direction == MessageDirection.OUTBOUND.value
             if outbound != actor.is_staff:
                 raise PermissionDenied("only the author's side edits a message")
+            if marked_as_note and not message.internal:
+                raise ValidationFailed("text", "reply_into_note")
             if message.text == body:
                 return message
             old = message.text

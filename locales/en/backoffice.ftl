@@ -92,6 +92,7 @@ backoffice-button-next = Next →
 
 backoffice-relay-customer = 💬 <b>{ $name }</b>:
 backoffice-relay-note_saved = 📝 Internal note saved — the customer will not see it.
+backoffice-relay-edit_not_sent = The edit was not sent to the customer. { $reason }
 
 ## backoffice.event
 
@@ -141,6 +142,7 @@ backoffice-answer-usage_history = Give the request number: /history CTV-1042
 backoffice-answer-usage_find = Find what? /find CTV-1042, /find @username or /find text
 backoffice-answer-usage_split = Reply with /split to a customer's message (or add the new request's text: /split text).
 backoffice-answer-usage_note = Write the note after the command (/note text) in the request's topic or as a reply to one of its messages.
+backoffice-answer-reply_into_note = The customer has already seen this reply: it cannot become a note. Write an internal note as a separate message starting with "!", or with /note.
 backoffice-answer-text_required = Text is required.
 backoffice-answer-too_long = The text is too long: { $maximum } { $maximum ->
         [one] character

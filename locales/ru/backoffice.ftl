@@ -92,6 +92,7 @@ backoffice-button-next = Дальше →
 
 backoffice-relay-customer = 💬 <b>{ $name }</b>:
 backoffice-relay-note_saved = 📝 Внутренняя заметка сохранена — клиент её не увидит.
+backoffice-relay-edit_not_sent = Правка не отправлена клиенту. { $reason }
 
 ## backoffice.event
 
@@ -141,6 +142,7 @@ backoffice-answer-usage_history = Укажите номер заявки: /histo
 backoffice-answer-usage_find = Что искать? /find CTV-1042, /find @username или /find текст
 backoffice-answer-usage_split = Ответьте командой /split на сообщение клиента (или допишите текст новой заявки: /split текст).
 backoffice-answer-usage_note = Напишите заметку после команды (/note текст) в теме заявки или ответом на её сообщение.
+backoffice-answer-reply_into_note = Этот ответ клиент уже видел: заметкой его не сделать. Внутреннюю заметку напишите отдельным сообщением с «!» в начале или командой /note.
 backoffice-answer-text_required = Нужен текст.
 backoffice-answer-too_long = Слишком длинный текст: не больше { $maximum } { $maximum ->
         [one] символа

@@ -82,7 +82,7 @@ async def test_internal_note_stays_inside(office: Office) -> None:
     note = await office.say(office.kate, "!клиент звонил, ждём логи", ticket)
     await office.say(office.kate, "/note второй раз звонил", ticket, entities=None)
 
-    assert await office.outbox("customer.reply") == []
+    assert [r.kind for r in await office.outbox() if "reply" in r.kind] == []
     history = await office.desk.history(office.customer, created.number)
     assert all(e.action != "note" for e in history)  # customers never see notes
     confirmations = [
@@ -120,7 +120,7 @@ async def test_stranger_message_is_not_relayed(office: Office) -> None:
 
     await office.say(office.stranger, "я тут случайно", ticket)
 
-    assert await office.outbox("customer.reply") == []
+    assert [r.kind for r in await office.outbox() if "reply" in r.kind] == []
 
 
 async def test_priority_picker_changes_priority_and_card(office: Office) -> None:
@@ -412,3 +412,55 @@ async def test_sla_warnings_reach_the_group_naming_the_assignee(
     breach = [t for t in texts if t.startswith("⛔ CTV-")]
     assert len(risk) == 1 and "первого ответа" in risk[0] and "Kate" in risk[0]
     assert len(breach) == 1 and "нарушен" in breach[0] and "Kate" in breach[0]
+
+
+async def test_a_reply_edited_into_a_note_never_reaches_the_customer(office: Office) -> None:
+    created = await office.new_request()
+    await office.drain()
+    ticket = await office.ticket(created.number)
+    sent = await office.say(office.kate, "Перезагрузите роутер", ticket)
+    await office.drain()
+    assert [r.payload["text"] for r in await office.outbox("customer.reply")] == [
+        "Перезагрузите роутер"
+    ]
+
+    await office.people.edit(office.kate, sent, "! клиент опять всё сломал")
+    await office.pump()
+    await office.drain()
+
+    assert await office.outbox("customer.reply_edited") == []
+    history = await office.desk.history(await office.agent(office.kate), created.number)
+    assert not any("сломал" in (e.comment or "") for e in history)
+    told = office.people.last_bot_message(office.group)
+    assert told is not None and "Правка не отправлена клиенту" in (told.text or "")
+    assert "заметкой его не сделать" in (told.text or "")
+
+
+@pytest.mark.parametrize("forum", [False], ids=["plain"])
+async def test_a_reply_to_a_strangers_message_with_card_buttons_goes_nowhere(
+    office: Office,
+) -> None:
+    created = await office.new_request()
+    await office.drain()
+    # An outsider posts, through some inline bot, a message whose button names the
+    # request's card; an agent answers it without noticing whose it is.
+    stranger = office.people.user("Злоумышленник", username="mallory")
+    await office.people.join(office.group, stranger)
+    forged = office.world.add_message(
+        office.group,
+        stranger,
+        {
+            "text": f"CTV-{created.number}: уточните пароль",
+            "via_bot": {"id": 777, "is_bot": True, "first_name": "Inline", "username": "ib_bot"},
+            "reply_markup": {
+                "inline_keyboard": [[{"text": "Взять", "callback_data": f"bo:tk:{created.number}"}]]
+            },
+        },
+    )
+    await office.people.send(office.kate, "Пароль: qwerty", chat=office.group, reply_to=forged)
+    await office.pump()
+    await office.drain()
+
+    texts = [m.text or "" for m in office.people.bot_messages(office.customer_user)]
+    assert not any("qwerty" in t for t in texts), texts
+    assert [r.kind for r in await office.outbox() if "reply" in r.kind] == []
