@@ -12,6 +12,7 @@ import enum
 from aiogram.filters.callback_data import CallbackData
 
 from desk.model import CloseReason, Priority
+from tgkit.callbacks import Id
 
 
 class CardAction(enum.StrEnum):
@@ -29,28 +30,28 @@ class CardAction(enum.StrEnum):
 
 class CardCallback(CallbackData, prefix="bo"):
     action: CardAction
-    number: int
+    number: Id
 
 
 class AssignCallback(CallbackData, prefix="ba"):
-    number: int
-    agent_id: int
+    number: Id
+    agent_id: Id
 
 
 class PriorityCallback(CallbackData, prefix="bp"):
-    number: int
+    number: Id
     priority: Priority
 
 
 class CloseCallback(CallbackData, prefix="bc"):
-    number: int
+    number: Id
     reason: CloseReason
 
 
 class SplitCallback(CallbackData, prefix="bs"):
     """R3: a relayed customer message becomes a request of its own."""
 
-    message_id: int  # the desk's stored message, not Telegram's
+    message_id: Id  # the desk's stored message, not Telegram's
 
 
 class QueueScope(enum.StrEnum):
@@ -60,4 +61,4 @@ class QueueScope(enum.StrEnum):
 
 class QueueCallback(CallbackData, prefix="bq"):
     scope: QueueScope
-    offset: int
+    offset: Id

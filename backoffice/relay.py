@@ -25,7 +25,7 @@ from desk.model import format_number
 from desk.service import Actor, Desk, MessageRef
 from locales import Texts
 from tgkit.albums import AlbumMiddleware
-from tgkit.attachments import attachments_of
+from tgkit.attachments import UNRELAYED_CONTENT, attachments_of
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def router() -> Router:
     router.message.register(note_command, Command("note"))
     router.message.register(split_command, Command("split"))
     router.message.register(relay, F.text | F.caption | F.photo | F.document)
+    router.message.register(unsupported, F.content_type.in_(UNRELAYED_CONTENT))
     router.edited_message.register(edited, F.text | F.caption)
     return router
 
@@ -75,6 +76,12 @@ async def relay(
         source=source,
         attachments=[f for m in parts for f in attachments_of(m)],
     )
+
+
+async def unsupported(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:
+    """A sticker, voice note, location… about a request: the agent learns it went nowhere."""
+    if await ticket_of(message, actor, desk) is not None:
+        await message.reply(texts("backoffice.relay.unsupported"), parse_mode=None)
 
 
 async def note_command(

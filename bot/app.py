@@ -130,8 +130,10 @@ def build_dispatcher(
     backoffice.setup(dispatcher)
     dispatcher.include_router(errors.router())
     dispatcher.include_router(handlers.router())
-    # After the plain handlers: aiogram-dialog's own routers come last.
+    # After the plain handlers: aiogram-dialog's own routers.
     dialogs.setup(dispatcher)
+    # Last: whatever nothing above took still gets an answer.
+    dispatcher.include_router(handlers.leftovers_router())
     return dispatcher
 
 

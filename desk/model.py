@@ -7,6 +7,9 @@ released; new members may be added.
 from __future__ import annotations
 
 import enum
+import re
+
+from storage.models import INTEGER_MAX
 
 
 class Status(enum.StrEnum):
@@ -134,9 +137,17 @@ def format_number(number: int) -> str:
     return f"CTV-{number}"
 
 
+# A request number, or an id, that people can send (typed, in a link, in button data)
+# is at most this; anything above is "not found".
+NUMBER_MAX = INTEGER_MAX
+
+# ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() then refuses.
+# Up to 30 of them: longer is not a number a person typed; shorter but out of the
+# database's range is simply a request that does not exist (storage answers None).
+_NUMBER = re.compile(r"(?:CTV[- ]?|#)?([0-9]{1,30})", re.IGNORECASE | re.ASCII)
+
+
 def parse_number(text: str) -> int | None:
-    """Accept "CTV-1042", "ctv 1042", "#1042" or "1042"."""
-    cleaned = text.strip().upper().replace(" ", "-").lstrip("#")
-    if cleaned.startswith("CTV-"):
-        cleaned = cleaned[4:]
-    return int(cleaned) if cleaned.isdigit() else None
+    """Accept "CTV-1042", "ctv 1042", "CTV1042", "#1042" or "1042"; None for anything else."""
+    found = _NUMBER.fullmatch(text.strip())
+    return int(found.group(1)) if found else None

@@ -3,7 +3,7 @@
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import actions, help, intake, my, relay, start
+from handlers import actions, help, intake, leftovers, my, relay, start
 
 
 def router() -> Router:
@@ -18,3 +18,8 @@ def router() -> Router:
     # Last: a plain message with no dialog or question pending goes to a request.
     parent.include_router(relay.router())
     return parent
+
+
+def leftovers_router() -> Router:
+    """What nothing else took (see ``handlers.leftovers``); included after the dialogs."""
+    return leftovers.router()

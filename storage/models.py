@@ -63,6 +63,11 @@ NAMING = {
 }
 
 
+# The largest value of an INTEGER column on PostgreSQL (SQLite's is larger); ids and
+# numbers that come from people are checked against it before they reach a query.
+INTEGER_MAX = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}

@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    INTEGER_MAX,
     Agent,
     Attachment,
     Counter,
@@ -53,6 +54,8 @@ async def allocate_number(session: AsyncSession, counter: str = "ticket") -> int
 async def ticket_by_number(
     session: AsyncSession, number: int, *, for_update: bool = False
 ) -> Ticket | None:
+    if not 0 < number <= INTEGER_MAX:
+        return None  # a number people typed that no column can hold: no such request
     query = select(Ticket).where(Ticket.number == number)
     if for_update:
         query = query.with_for_update()

@@ -252,6 +252,29 @@ class People:
         self._deliver(target, message)
         return message
 
+    async def send_content(
+        self,
+        user: UserRef,
+        content: dict[str, Any],
+        *,
+        chat: ChatRef | None = None,
+        thread: Topic | int | None = None,
+        reply_to: StoredMessage | int | None = None,
+    ) -> StoredMessage:
+        """Send a message of any other kind, its fields as the Bot API names them
+        (``{"sticker": {...}}``, ``{"location": {...}}``, ``{"dice": {...}}``…)."""
+        person = self._user(user)
+        target, thread_id = self._prepare(person, chat, thread)
+        message = self.world.add_message(
+            target,
+            person,
+            dict(content),
+            thread_id=thread_id,
+            reply_to=self._reply(target, reply_to),
+        )
+        self._deliver(target, message)
+        return message
+
     async def command(
         self, user: UserRef, command: str, args: str = "", **kwargs: Any
     ) -> StoredMessage:
@@ -383,13 +406,25 @@ class People:
         button = chosen[0]
         if "callback_data" not in button:
             raise ValueError(f"button {button['text']!r} is not a callback button")
+        return self._press(person, current, button["callback_data"])
+
+    async def press_forged(self, user: UserRef, message: StoredMessage, data: str) -> CallbackPress:
+        """A press carrying ``data`` that no button of the message has: what a modified
+        client, or an old keyboard from another version of the bot, can send."""
+        person = self._user(user)
+        current = self.world.find_message(message.chat_id, message.message_id)
+        if current is None:
+            raise ValueError("the message is gone")
+        return self._press(person, current, data)
+
+    def _press(self, person: User, current: StoredMessage, data: str) -> CallbackPress:
         world = self.world
         record = CallbackRecord(
             id=world.new_callback_id(),
             user_id=person.id,
             chat_id=current.chat_id,
             message_id=current.message_id,
-            data=button["callback_data"],
+            data=data,
             created_at=world.clock.now(),
             future=asyncio.get_running_loop().create_future(),
         )

@@ -5,11 +5,33 @@ from __future__ import annotations
 import asyncio
 
 from aiogram import Bot
+from aiogram.enums import ContentType
 from aiogram.types import BufferedInputFile, Message
 
 from desk.images import ImageRejected, inspect_and_clean, keeps_unreadable, should_inspect
 from desk.service import AttachmentIn
 from locales import Texts
+
+# What a person may send that the desk does not pass on: they are told so. Service
+# messages (a pin, a topic created, members joining) are not among them: nobody
+# wrote those to the desk.
+UNRELAYED_CONTENT = frozenset(
+    {
+        ContentType.STICKER,
+        ContentType.VOICE,
+        ContentType.VIDEO,
+        ContentType.VIDEO_NOTE,
+        ContentType.AUDIO,
+        ContentType.ANIMATION,
+        ContentType.LOCATION,
+        ContentType.VENUE,
+        ContentType.CONTACT,
+        ContentType.DICE,
+        ContentType.POLL,
+        ContentType.STORY,
+        ContentType.GAME,
+    }
+)
 
 
 def attachments_of(message: Message) -> list[AttachmentIn]:

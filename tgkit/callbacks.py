@@ -7,11 +7,18 @@ packs the longest value of each class, and every keyboard built, to keep it so.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
+from pydantic import Field
+
+from desk.model import NUMBER_MAX
+
+# Button data can be forged by a modified client: numbers out of range do not
+# unpack, so the press is answered as an unknown button, never reaches a query.
+Id = Annotated[int, Field(ge=0, le=NUMBER_MAX)]
 
 
 class MenuAction(enum.StrEnum):
@@ -38,12 +45,12 @@ class TicketAction(enum.StrEnum):
 
 class TicketCallback(CallbackData, prefix="tk"):
     action: TicketAction
-    number: int
+    number: Id
 
 
 class RatingCallback(CallbackData, prefix="tr"):
-    number: int
-    stars: int  # 1..5, the desk checks
+    number: Id
+    stars: Id  # 1..5, the desk checks
 
 
 class LegacyTicketCallback(CallbackData, prefix="t"):
@@ -55,8 +62,8 @@ class LegacyTicketCallback(CallbackData, prefix="t"):
     """
 
     action: str
-    number: int
-    value: int = 0
+    number: Id
+    value: Id = 0
 
     def modern(self) -> TicketCallback | RatingCallback | None:
         if self.action == "r":
@@ -100,7 +107,7 @@ class LegacyButton(Filter):
 
 
 class MyPageCallback(CallbackData, prefix="mp"):
-    offset: int
+    offset: Id
 
 
 class LanguageCallback(CallbackData, prefix="lang"):

@@ -91,6 +91,7 @@ backoffice-button-next = Next →
 ## backoffice.relay
 
 backoffice-relay-customer = 💬 <b>{ $name }</b>:
+backoffice-relay-unsupported = This will not reach the customer: only text, photos and files are sent to customers.
 backoffice-relay-note_saved = 📝 Internal note saved — the customer will not see it.
 backoffice-relay-edit_not_sent = The edit was not sent to the customer. { $reason }
 

@@ -27,3 +27,10 @@ errors-already_rated = Thank you, this request already has your rating.
 errors-already_taken = { $assignee } has already taken this request.
 errors-concurrent_change = The request has just changed. Refresh the card and try again.
 errors-validation_failed = Please check what you entered.
+
+## leftover
+
+leftover-command = There is no such command. What I can do: /help; a new request: /new, your requests: /my.
+leftover-staff_command = This command works in the support group. Here, the customers' commands apply: /help.
+leftover-unsupported = I take text, photos and files. Please describe the question in words or send a screenshot — /new starts a new request.
+leftover-button = This button no longer works.

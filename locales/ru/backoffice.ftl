@@ -91,6 +91,7 @@ backoffice-button-next = Дальше →
 ## backoffice.relay
 
 backoffice-relay-customer = 💬 <b>{ $name }</b>:
+backoffice-relay-unsupported = Это не дойдёт до клиента: клиенту уходят только текст, фото и файлы.
 backoffice-relay-note_saved = 📝 Внутренняя заметка сохранена — клиент её не увидит.
 backoffice-relay-edit_not_sent = Правка не отправлена клиенту. { $reason }
 

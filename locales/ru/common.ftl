@@ -27,3 +27,10 @@ errors-already_rated = Спасибо, вы уже оценили эту зая�
 errors-already_taken = Заявку уже взял(а) { $assignee }.
 errors-concurrent_change = Заявку только что изменили. Обновите карточку и повторите.
 errors-validation_failed = Проверьте введённые данные.
+
+## leftover
+
+leftover-command = Такой команды нет. Что я умею — /help; новая заявка — /new, ваши заявки — /my.
+leftover-staff_command = Эта команда работает в группе поддержки. Здесь — команды клиента: /help.
+leftover-unsupported = Я принимаю текст, фотографии и файлы. Опишите, пожалуйста, вопрос словами или пришлите скриншот — /new начнёт новую заявку.
+leftover-button = Эта кнопка больше не действует.

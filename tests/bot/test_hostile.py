@@ -1,0 +1,166 @@
+"""Input nobody should send, sent anyway: every update answered or deliberately ignored.
+
+Against the real dispatcher and the emulator (issue 13): kinds of messages the desk
+does not take, commands it does not know, forged button data, numbers from other
+scripts or beyond any column's range.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import Harness
+from tgemulator import StoredMessage, User
+
+
+def contains(fragment: str):  # type: ignore[no-untyped-def]
+    return lambda m: fragment in (m.text or "")
+
+
+async def greeted(
+    h: Harness, name: str = "Анна", language: str = "ru"
+) -> tuple[User, StoredMessage]:
+    person = h.people.user(name, language_code=language)
+    await h.people.command(person, "start")
+    menu = await h.people.wait_for_message(person, lambda m: bool(m.buttons), timeout=10)
+    return person, menu
+
+
+OTHER_KINDS = [
+    {
+        "sticker": {
+            "file_id": "CAAC1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+    },
+    {"voice": {"file_id": "AwAC1", "file_unique_id": "v1", "duration": 3}},
+    {"location": {"latitude": 55.75, "longitude": 37.62}},
+    {"contact": {"phone_number": "+79990000000", "first_name": "Иван"}},
+    {"dice": {"emoji": "🎲", "value": 4}},
+    {"video_note": {"file_id": "DQAC1", "file_unique_id": "n1", "length": 240, "duration": 2}},
+]
+
+
+@pytest.mark.parametrize("content", OTHER_KINDS, ids=lambda c: next(iter(c)))
+async def test_a_kind_the_desk_does_not_take_is_answered(
+    harness: Harness, content: dict[str, object]
+) -> None:
+    person, menu = await greeted(harness)
+    await harness.people.send_content(person, content)
+    answer = await harness.people.wait_for_message(
+        person, contains("Я принимаю текст, фотографии и файлы"), after=menu
+    )
+    assert "/new" in (answer.text or "")
+
+
+async def test_an_unknown_command_is_answered_in_the_persons_language(harness: Harness) -> None:
+    person, menu = await greeted(harness, "Ann", "en")
+    await harness.people.command(person, "frobnicate")
+    await harness.people.wait_for_message(person, contains("There is no such command"), after=menu)
+    # An agents' command from a customer is just as unknown here.
+    await harness.people.command(person, "queue")
+    shown = [m.text or "" for m in harness.people.bot_messages(person)]
+    await harness.people.wait_for(
+        lambda: (
+            sum(
+                "There is no such command" in t
+                for t in [m.text or "" for m in harness.people.bot_messages(person)]
+            )
+            == 2
+        ),
+        what="a second answer",
+    )
+    assert not any("Очередь" in t or "queue" in t.lower() for t in shown)
+
+
+async def test_an_agents_command_in_a_private_chat_points_to_the_group(harness: Harness) -> None:
+    kate = harness.agent_user
+    await harness.people.command(kate, "start")
+    first = await harness.people.wait_for_message(kate, lambda m: True, timeout=10)
+    await harness.people.command(kate, "queue")
+    await harness.people.wait_for_message(
+        kate, contains("Эта команда работает в группе поддержки"), after=first
+    )
+
+
+FORGED = [
+    "x",
+    "lang:de",
+    "x" * 64,
+    "bo:tk:1001",  # the agents' card button, pressed in a private chat
+    "bo:zz:1",
+    "bs:abc",
+    "tk:v:99999999999999999999",
+    "tk:zz:5",
+    "tr:1001:99999999999999999999",
+    "mp:99999999999999999999",
+    "t:v:²",
+]
+
+
+@pytest.mark.parametrize("data", FORGED)
+async def test_every_forged_press_in_a_private_chat_is_answered(
+    harness: Harness, data: str
+) -> None:
+    person, menu = await greeted(harness)
+    press = await harness.people.press_forged(person, menu, data)
+    answer = await press.answer(timeout=5)
+    assert answer.get("text") in (None, "Эта кнопка больше не действует.")
+
+
+@pytest.mark.parametrize(
+    "data", ["x", "tk:v:1001", "bo:tk:99999999999999999999", "bo:zz:1", "bs:abc", "ba:1:x"]
+)
+async def test_every_forged_press_in_the_group_is_answered(harness: Harness, data: str) -> None:
+    await harness.people.send(harness.agent_user, "Всем привет", chat=harness.backoffice)
+    # A message of the bot's in the group to press on: the answer to /queue.
+    await harness.people.command(harness.agent_user, "queue", chat=harness.backoffice)
+    queue = await harness.people.wait_for_message(harness.backoffice, lambda m: True, timeout=10)
+    press = await harness.people.press_forged(harness.agent_user, queue, data)
+    await press.answer(timeout=5)
+
+
+@pytest.mark.parametrize(
+    "args", ["t_99999999999999999999", "t_²", "t_١٢٣", "t_", "t_-5", "t_" + "9" * 200]
+)
+async def test_a_deep_link_with_a_number_nobody_has_says_not_found(
+    harness: Harness, args: str
+) -> None:
+    person = harness.people.user("Анна", language_code="ru")
+    await harness.people.command(person, "start", args)
+    await harness.people.wait_for_message(person, contains("не найдена"), timeout=10)
+    await harness.people.wait_for_message(person, lambda m: bool(m.buttons), timeout=10)
+
+
+@pytest.mark.parametrize("args", ["99999999999999999999", "²", "CTV-٣", "CTV-0"])
+async def test_ticket_and_find_with_numbers_nobody_has(harness: Harness, args: str) -> None:
+    group = harness.backoffice
+    await harness.people.command(harness.agent_user, "ticket", args, chat=group)
+    first = await harness.people.wait_for_message(group, lambda m: True, timeout=10)
+    await harness.people.command(harness.agent_user, "find", args, chat=group)
+    await harness.people.wait_for_message(group, lambda m: True, after=first, timeout=10)
+    problems = [m.text or "" for m in harness.people.bot_messages(group)]
+    assert not any("пошло не так" in t for t in problems), problems
+
+
+async def test_an_agents_sticker_reply_to_a_card_is_refused_to_the_agent(
+    harness: Harness,
+) -> None:
+    from tests.bot.test_customer import file_request, start
+
+    _, actor = await start(harness)
+    number = await file_request(harness, actor)
+    card = await harness.people.wait_for_message(
+        harness.backoffice, lambda m: f"CTV-{number}" in (m.text or "") and bool(m.buttons)
+    )
+    await harness.people.send_content(
+        harness.agent_user, OTHER_KINDS[0], chat=harness.backoffice, reply_to=card
+    )
+    await harness.people.wait_for_message(
+        harness.backoffice, contains("Это не дойдёт до клиента"), after=card
+    )
