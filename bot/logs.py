@@ -6,16 +6,19 @@
 ``update_id``, ``user_id``, ``requests``, ``outcome``…) and ``exc`` for a
 traceback. Every record, from the desk or a library, passes :class:`Redactor`
 first: the bot token, the webhook and link secrets, the API keys and whatever
-a module declares secret are replaced by ``***`` in the message, its
-arguments and the traceback.
+a module declares secret, and the value of every environment variable named
+``*SECRET``, ``*TOKEN``, ``*PASSWORD``, ``*_KEY`` or ``*_KEYS`` are replaced by
+``***`` in the message, its arguments, its extra fields and the traceback.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -83,6 +86,18 @@ class JsonFormatter(logging.Formatter):
 
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+# Environment variables whose values are secret by their name, whoever reads them
+# (a module's own settings too, before it had a chance to declare them).
+SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|_KEY|_KEYS)$")
+
+
+def secrets_in(environ: Mapping[str, str] = os.environ) -> list[str]:
+    found: list[str] = []
+    for name, value in environ.items():
+        if SECRET_NAME.search(name.upper()):
+            found.extend(part.strip() for part in value.split(",") if part.strip())
+    return found
+
 
 def setup(
     level: str, fmt: Literal["console", "json"] = "console", secrets: Iterable[str] = ()
@@ -90,7 +105,7 @@ def setup(
     """Configure the root logger once; returns the redactor so modules can add secrets."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(CONSOLE_FORMAT))
-    redactor = Redactor(secrets)
+    redactor = Redactor([*secrets, *secrets_in()])
     # On the handler, not a logger: records of every library pass it.
     handler.addFilter(redactor)
     root = logging.getLogger()
