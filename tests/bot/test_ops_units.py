@@ -35,7 +35,8 @@ def test_redactor_masks_message_arguments_extra_and_traceback() -> None:
     assert redactor.filter(item)
     text = logging.Formatter().format(item)
     assert SECRET not in text
-    assert "calling bot***" in text and "RuntimeError: https://api.telegram.org/bot***/getMe" in text
+    assert "calling bot***" in text
+    assert "RuntimeError: https://api.telegram.org/bot***/getMe" in text
     assert item.url == "x***y"
     # Too short to mask without masking ordinary words.
     assert redactor.clean("short words") == "short words"

@@ -54,11 +54,11 @@ def setup(context):
     context.router.message.register(ping, Command("ping"))
 '''
 
-BROKEN = '''
+BROKEN = """
 def setup(context):
     context.subscribe(lambda event: None)  # never wired in: setup fails below
     raise RuntimeError("this module is broken on purpose")
-'''
+"""
 
 
 def install_test_package(root: Path) -> None:
@@ -85,6 +85,7 @@ class Cabinet:
         self.received: list[dict[str, Any]] = []
         self.attempts = 0
         self.bad_signatures = 0
+        self.two_received = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     @property
@@ -112,6 +113,8 @@ class Cabinet:
         if self.attempts == 1:
             return web.Response(status=500, text="not now")
         self.received.append({"headers": dict(request.headers), "body": json.loads(body)})
+        if len(self.received) >= 2:
+            self.two_received.set()
         return web.Response(status=204)
 
 
@@ -234,10 +237,8 @@ async def test_operations_end_to_end(emulator: RunningEmulator, tmp_path: Path) 
         await people.wait_for_message(ann, shows("закрыта по вашей просьбе"), timeout=WAIT)
 
         # The cabinet hears "created" (after one retry) and the status change, signed.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        while len(cabinet.received) < 2 and loop.time() < deadline:
-            await asyncio.sleep(0.2)
+        async with asyncio.timeout(WAIT):
+            await cabinet.two_received.wait()
         assert cabinet.bad_signatures == 0
         kinds = sorted(r["body"]["kind"] for r in cabinet.received)
         assert kinds == ["created", "status_changed"], cabinet.received
