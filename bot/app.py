@@ -265,6 +265,7 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
         deliverers=routes,
         redactor=redactor,
     )
+    app[ops.PLUGINS] = plugins
     sender = OutboxSender(
         Delivery(
             bot,

@@ -1,7 +1,8 @@
 """The operator's side of the web app: ``/health``, ``/ready``, ``/metrics``.
 
 - ``/health``: the process is alive and serving HTTP (always 200 while it
-  runs): version, mode, whether start-up finished, the backoffice's state.
+  runs): version, mode, whether start-up finished, the backoffice's state, the
+  modules loaded and those that failed to start (with why).
 - ``/ready``: 200 only when every check passes, 503 naming the failing ones
   otherwise: started, the database answers, its migrations are the code's
   head, Redis answers (when configured), the backoffice group was reachable at
@@ -30,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from redis.asyncio import Redis
 from sqlalchemy import text
 
+from bot.plugins import Plugins
 from bot.settings import Settings
 from bot.startup import BackofficeState
 from bot.version import __version__
@@ -45,6 +47,7 @@ SESSIONS = web.AppKey("sessions", SessionFactory)
 MODE = web.AppKey("mode", str)
 REDIS = web.AppKey("redis", Redis)
 HEAD = web.AppKey("head", str)
+PLUGINS = web.AppKey("plugins", Plugins)
 
 CHECK_SECONDS = 3.0
 
@@ -69,7 +72,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def health(request: web.Request) -> web.Response:
     app = request.app
     group = app[BACKOFFICE]
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if app[READY].is_set() else "starting",
         "version": __version__,
         "mode": app[MODE],
@@ -78,6 +81,10 @@ async def health(request: web.Request) -> web.Response:
     }
     if group.reachable is False:
         body["backoffice_problem"] = group.problem
+    if PLUGINS in app:
+        body["plugins"] = app[PLUGINS].loaded
+        if app[PLUGINS].failed:
+            body["plugins_failed"] = app[PLUGINS].failed
     return web.json_response(body)
 
 

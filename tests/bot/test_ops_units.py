@@ -10,10 +10,19 @@ import time
 from pathlib import Path
 
 from aiogram import Dispatcher, Router
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import SendMessage
 
 from bot.logs import JsonFormatter, Redactor
 from bot.plugins import load_plugins
 from plugins.cabinet_webhook import sign, verify
+from tgkit.calls import result_of
 
 SECRET = "s3cret-value-for-tests"
 
@@ -47,6 +56,15 @@ def test_json_lines_carry_the_extra_fields() -> None:
     body = json.loads(line)
     assert body["message"] == "update 7"
     assert (body["update_id"], body["outcome"], body["level"]) == (7, "handled", "INFO")
+
+
+def test_bot_api_results_are_named_by_their_code() -> None:
+    call = SendMessage(chat_id=1, text="x")
+    assert result_of(TelegramRetryAfter(call, "Too Many Requests", retry_after=3)) == "429"
+    assert result_of(TelegramForbiddenError(call, "Forbidden: bot was blocked")) == "403"
+    assert result_of(TelegramBadRequest(call, "Bad Request: chat not found")) == "400"
+    assert result_of(TelegramServerError(call, "Bad Gateway")) == "5xx"
+    assert result_of(TelegramNetworkError(call, "timeout")) == "network"
 
 
 def test_signature_verifies_and_rejects_tampering() -> None:

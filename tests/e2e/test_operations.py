@@ -189,7 +189,12 @@ async def test_operations_end_to_end(emulator: RunningEmulator, tmp_path: Path) 
         }
         status, body = await get(f"{desk.http_url}/health")
         assert status == 200
-        assert json.loads(body)["version"] == "0.2"
+        health = json.loads(body)
+        assert health["version"] == "0.2"
+        assert health["plugins"] == ["cabinet_webhook", "recorder"]
+        assert health["plugins_failed"] == {
+            "broken": "RuntimeError: this module is broken on purpose"
+        }
 
         # A webhook call without the right secret is refused and not handled.
         webhook = desk.env["WEBHOOK_URL"]
