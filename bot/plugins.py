@@ -9,6 +9,7 @@ is reported in one line naming it, and the desk starts without it.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import logging
@@ -25,6 +26,9 @@ from tgkit.outbox import Deliverer
 from tgkit.plugins import ENTRY_POINT_GROUP, PluginContext
 
 log = logging.getLogger(__name__)
+
+# A module whose (async) setup takes longer is reported like one that failed.
+SETUP_SECONDS = 30.0
 
 
 @dataclass
@@ -69,7 +73,8 @@ async def load_plugins(
     for name, load in candidates(names):
         context = PluginContext(name, dispatcher, Router(name=f"plugin:{name}"))
         try:
-            await _setup(load(), context)
+            async with asyncio.timeout(SETUP_SECONDS):
+                await _setup(load(), context)
         except Exception as error:  # any failure of a module: reported, the desk goes on
             problem = " ".join(f"{type(error).__name__}: {error}".split())[:300]
             if redactor is not None:
