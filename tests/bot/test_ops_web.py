@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from bot import ops
@@ -117,5 +118,45 @@ async def test_ready_without_redis_configured(
         }
         app[ops.BACKOFFICE].mark(True)
         assert (await get(f"{base}/ready"))[0] == 200
+    finally:
+        await engine.dispose()
+
+
+async def test_api_calls_are_counted_by_route_and_logged(
+    tmp_path: Path, serve_app: list[web.AppRunner], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'desk.sqlite3'}"
+    engine = create_engine(url)
+    try:
+        app = ops.build_web_app(settings(url), create_session_factory(engine))
+
+        async def show(request: web.Request) -> web.Response:
+            if request.match_info["number"] == "0":
+                raise web.HTTPNotFound()
+            return web.json_response({"number": request.match_info["number"]})
+
+        app.router.add_get("/api/v1/requests/{number}", show)
+        base = await start(app, serve_app)
+        route = "/api/v1/requests/{number}"
+
+        def calls(status: str) -> float:
+            labels = {"route": route, "status": status}
+            return REGISTRY.get_sample_value("ctv_api_requests_total", labels) or 0.0
+
+        before = (calls("200"), calls("404"))
+        caplog.set_level("INFO", logger="bot.ops")
+        async with aiohttp.ClientSession() as http:
+            for number in ("1042", "1043", "0"):
+                async with http.get(f"{base}/api/v1/requests/{number}") as response:
+                    assert response.status == (404 if number == "0" else 200)
+            async with http.get(f"{base}/health") as response:
+                assert response.status == 200
+        assert (calls("200"), calls("404")) == (before[0] + 2, before[1] + 1)
+        lines = [r.getMessage() for r in caplog.records if r.name == "bot.ops"]
+        assert [line.split(" in ")[0] for line in lines] == [
+            f"api GET {route} -> 200",
+            f"api GET {route} -> 200",
+            f"api GET {route} -> 404",
+        ]
     finally:
         await engine.dispose()
