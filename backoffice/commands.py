@@ -1,4 +1,4 @@
-"""Commands of the agents' group: /queue, /mine, /find, /ticket, /history, /stats."""
+"""Commands of the agents' group: /queue, /mine, /find, /ticket, /history, /stats, /version."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 # The commands of the agents' group, in the order its command menu shows them.
-MENU = ("queue", "mine", "find", "ticket", "history", "stats", "note", "split")
+MENU = ("queue", "mine", "find", "ticket", "history", "stats", "note", "split", "version")
 
 
 def menu(texts: Texts) -> list[BotCommand]:
@@ -49,6 +49,7 @@ def router() -> Router:
     router.message.register(show_history, Command("history"))
     router.message.register(find, Command("find"))
     router.message.register(stats, Command("stats"))
+    router.message.register(show_version, Command("version"))
     return router
 
 
@@ -195,6 +196,11 @@ async def find(
         link_preview_options=NO_PREVIEW,
         parse_mode=ParseMode.HTML,
     )
+
+
+async def show_version(message: Message, texts: Texts, version: str = "") -> None:
+    """``version`` is the Dispatcher's (bot/version.py, the one place it is defined)."""
+    await message.answer(texts("backoffice.version", version=version or "?"))
 
 
 async def stats(message: Message, actor: Actor, desk: Desk, texts: Texts) -> None:

@@ -1,7 +1,11 @@
 """The composition root: builds the desk, the Dispatcher and the web app, and serves them.
 
-Long polling when ``WEBHOOK_URL`` is empty, webhook mode otherwise; the web app
-(``/health``, ``/metrics`` and, in webhook mode, the webhook) runs in both.
+Long polling when ``WEBHOOK_URL`` is empty (a webhook left from an earlier run
+is deleted), webhook mode otherwise (``setWebhook`` with the secret and the
+update types the routers use; a request without the secret is answered 401
+and not handled). The web app (``/health``, ``/ready``, ``/metrics`` of
+``bot.ops`` and, in webhook mode, the webhook) runs in both. Modules
+(plugins, ``bot.plugins``) are loaded before the first update.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 import signal
 from urllib.parse import urlsplit
 
-from aiogram import Bot
+from aiogram import Bot, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -23,24 +27,27 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import Counter
 from redis.asyncio import BlockingConnectionPool, Redis
-from sqlalchemy import text
 
 import backoffice
 import backoffice.commands
 import dialogs
 import handlers
+from bot import ops
+from bot.logs import Redactor
+from bot.plugins import load_plugins
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.startup import BackofficeState, check_backoffice, connect
+from bot.startup import check_backoffice, connect
 from bot.version import __version__
 from delivery import deliverers
 from desk.service import Desk, DeskConfig
 from locales import LOCALES, Texts
-from storage.db import SessionFactory, create_engine, create_session_factory
+from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from tgkit import errors
+from tgkit.calls import CallMetrics
 from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
 from tgkit.middlewares import (
@@ -53,14 +60,16 @@ from tgkit.middlewares import (
 from tgkit.outbox import Delivery, OutboxSender
 from tgkit.responses import keep_response_types
 from tgkit.retry import RetryMiddleware
-from tgkit.updates import MemorySeen, RedisSeen, SeenUpdates, UpdateGuard, note_commit
+from tgkit.updates import (
+    MemorySeen,
+    RedisSeen,
+    SeenUpdates,
+    UpdateGuard,
+    note_commit,
+    note_event,
+)
 
 log = logging.getLogger(__name__)
-
-READY = web.AppKey("ready", asyncio.Event)
-BACKOFFICE = web.AppKey("backoffice", BackofficeState)
-SESSIONS = web.AppKey("sessions", SessionFactory)
-MODE = web.AppKey("mode", str)
 
 
 # How long an update waits for a free Redis or database connection before it
@@ -73,6 +82,9 @@ DRAIN_SECONDS = 6.0
 WEBHOOK_BACKLOG = 3
 WEBHOOK_DEFERRED = Counter(
     "ctv_webhook_deferred_total", "Webhook updates answered 503 to be re-sent later (busy)"
+)
+WEBHOOK_REFUSED = Counter(
+    "ctv_webhook_refused_total", "Webhook requests without the right secret token (401)"
 )
 
 
@@ -113,18 +125,28 @@ def build_dispatcher(
     storage: BaseStorage,
     seen: SeenUpdates | None = None,
     blocked: BlockedMarks | None = None,
+    modules: Router | None = None,
 ) -> FlowDispatcher:
+    """``modules``: the router the plugins' routers go into, ahead of the desk's own."""
     dispatcher = FlowDispatcher(
-        flow=UpdateFlow(settings.updates_at_once), storage=storage, settings=settings, desk=desk
+        flow=UpdateFlow(settings.updates_at_once),
+        storage=storage,
+        settings=settings,
+        desk=desk,
+        version=__version__,
     )
     dispatcher.update.outer_middleware(UpdateGuard(seen or MemorySeen()))
     # A desk commit makes an update unsafe to run again (tgkit.updates).
     desk.outbox_listeners.append(note_commit)
+    # The request numbers an update changed, for its log line.
+    desk.event_listeners.append(note_event)
     cache = ActorCache(blocked or MemoryBlocked())
     desk.blocked_listeners.append(cache.blocked.add)
     actor = ActorMiddleware(desk, settings, cache)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
+    if modules is not None:
+        dispatcher.include_router(modules)
     # The backoffice first: its error handler answers the desk's refusals in the
     # agents' group before the private chats' error router sees them.
     backoffice.setup(dispatcher)
@@ -150,6 +172,8 @@ def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool =
             global_count=settings.telegram_max_per_second,
         )
         session.middleware(LimiterMiddleware(Limiter(redis, limits)))
+    # Innermost: every attempt that reaches Telegram is counted.
+    session.middleware(CallMetrics())
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -178,35 +202,6 @@ async def set_commands(bot: Bot, backoffice_chat_id: int | None = None) -> None:
         await bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
-async def health(request: web.Request) -> web.Response:
-    ready = request.app[READY].is_set()
-    database = True
-    try:
-        async with request.app[SESSIONS]() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception:  # any failure means "not healthy"; the reason goes to the log
-        log.exception("health check: database unreachable")
-        database = False
-    ok = ready and database
-    group = request.app[BACKOFFICE]
-    body = {
-        "status": "ok" if ok else "starting" if database else "database unreachable",
-        "version": __version__,
-        "mode": request.app[MODE],
-        # Reported, not fatal: customers are still served while agents fix the group.
-        "backoffice": {None: "unchecked", True: "ok", False: "unreachable"}[group.reachable],
-    }
-    if group.reachable is False:
-        body["backoffice_problem"] = group.problem
-    return web.json_response(body, status=200 if ok else 503)
-
-
-async def metrics(_request: web.Request) -> web.Response:
-    response = web.Response(body=generate_latest())
-    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-    return response
-
-
 class WebhookHandler(SimpleRequestHandler):
     """Takes an update only when it can be finished; otherwise Telegram keeps it.
 
@@ -218,6 +213,12 @@ class WebhookHandler(SimpleRequestHandler):
     """
 
     async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
+            # Checked before anything else: a stranger learns nothing, not even "busy".
+            WEBHOOK_REFUSED.inc()
+            log.warning("webhook request without the right secret token from %s", request.remote)
+            return web.Response(status=401, text="Unauthorized")
         dispatcher = self.dispatcher
         if isinstance(dispatcher, FlowDispatcher):
             flow = dispatcher.flow
@@ -241,18 +242,7 @@ async def confirm_offset(bot: Bot, last_update_id: int) -> None:
         log.warning("could not confirm handled updates to Telegram", exc_info=True)
 
 
-def build_web_app(settings: Settings, sessions: SessionFactory) -> web.Application:
-    app = web.Application()
-    app[READY] = asyncio.Event()
-    app[BACKOFFICE] = BackofficeState(settings.backoffice_chat_id)
-    app[SESSIONS] = sessions
-    app[MODE] = "webhook" if settings.webhook_mode else "polling"
-    app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
-    return app
-
-
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url, **database_pool(settings))
     sessions = create_session_factory(engine)
@@ -268,18 +258,29 @@ async def serve(settings: Settings) -> int:
     storage = fsm_storage(settings, redis)
     seen: SeenUpdates = RedisSeen(redis) if redis is not None else MemorySeen()
     blocked: BlockedMarks = RedisBlocked(redis) if redis is not None else MemoryBlocked()
-    dispatcher = build_dispatcher(settings, desk, storage, seen, blocked)
+    modules = Router(name="modules")
+    dispatcher = build_dispatcher(settings, desk, storage, seen, blocked, modules)
     bot = build_bot(settings, redis)
-    app = build_web_app(settings, sessions)
+    app = ops.build_web_app(settings, sessions, redis)
+    routes = deliverers()
+    plugins = await load_plugins(
+        settings.plugins,
+        dispatcher=dispatcher,
+        modules=modules,
+        desk=desk,
+        deliverers=routes,
+        redactor=redactor,
+    )
+    app[ops.PLUGINS] = plugins
     sender = OutboxSender(
         Delivery(
             bot,
             sessions,
             desk,
             default_locale=settings.default_locale,
-            backoffice=app[BACKOFFICE].mark,
+            backoffice=app[ops.BACKOFFICE].mark,
         ),
-        deliverers(),
+        routes,
     )
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
@@ -298,13 +299,19 @@ async def serve(settings: Settings) -> int:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-    log.info("ctv-desk %s listening on %s:%s", __version__, settings.http_host, settings.http_port)
+    log.info(
+        "ctv-desk %s listening on %s:%s (plugins: %s)",
+        __version__,
+        settings.http_host,
+        settings.http_port,
+        ", ".join(plugins.loaded) or "none",
+    )
 
     polling: asyncio.Task[None] | None = None
     try:
         me = await connect(bot, settings.telegram_api_url, within=settings.startup_retry_seconds)
-        log.info("bot @%s (%s) in %s mode", me.username, me.id, app[MODE])
-        reachable = await check_backoffice(bot, app[BACKOFFICE])
+        log.info("bot @%s (%s) in %s mode", me.username, me.id, app[ops.MODE])
+        reachable = await check_backoffice(bot, app[ops.BACKOFFICE])
         await set_commands(bot, settings.backoffice_chat_id if reachable else None)
         allowed = dispatcher.resolve_used_update_types()
         if settings.webhook_mode:
@@ -323,7 +330,7 @@ async def serve(settings: Settings) -> int:
             )
         sender.start()
         scheduler.start()
-        app[READY].set()
+        app[ops.READY].set()
         await stop.wait()
         log.info("stopping")
     finally:
@@ -342,6 +349,7 @@ async def serve(settings: Settings) -> int:
         if settings.webhook_mode:
             await dispatcher.emit_shutdown(bot=bot)
         await runner.cleanup()
+        await plugins.close()
         await bot.session.close()
         await storage.close()
         if redis is not None:

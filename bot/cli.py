@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import logs
 from bot.settings import Settings, SettingsError, StorageSettings, load
 from bot.version import __version__
 
@@ -23,16 +24,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Alembic announces every plugin it loads; operators need only the migrations.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -40,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"ctv-desk: cannot start: {error}", file=sys.stderr)
         return EXIT_SETTINGS
-    _logging(settings.log_level)
+    secrets = settings.secrets() if isinstance(settings, Settings) else []
+    redactor = logs.setup(settings.log_level, settings.log_format, secrets)
     if args.command == "migrate":
         from storage.migrate import upgrade
 
@@ -52,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.startup import StartupError
 
     try:
-        return asyncio.run(serve(settings))
+        return asyncio.run(serve(settings, redactor))
     except StartupError as error:
         print(f"ctv-desk: cannot start: {error}", file=sys.stderr)
         return error.exit_code

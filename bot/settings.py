@@ -31,6 +31,7 @@ class StorageSettings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
 
     @field_validator("database_url")
     @classmethod
@@ -69,6 +70,8 @@ class Settings(StorageSettings):
     # of cards into one group take seconds instead of ten minutes.
     telegram_chat_per_second: float = Field(1.0, gt=0, le=1_000)
     telegram_group_per_minute: int = Field(20, ge=1, le=100_000)
+    # Modules (plugins) to load besides the installed entry points, by module name.
+    plugins: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("bot_token")
     @classmethod
@@ -92,6 +95,13 @@ class Settings(StorageSettings):
             return frozenset(k.strip() for k in value.split(",") if k.strip())
         return value
 
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _plugins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+        return value
+
     @field_validator("telegram_api_url", "webhook_url")
     @classmethod
     def _url(cls, value: str) -> str:
@@ -112,6 +122,9 @@ class Settings(StorageSettings):
     def _consistent(self) -> Settings:
         SupportHours.parse(self.support_hours, self.timezone)
         secret = self.webhook_secret.get_secret_value()
+        if self.webhook_url and not secret:
+            # Without it anybody who finds the URL could post updates in a user's name.
+            raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
         if secret and not SECRET_PATTERN.match(secret):
             raise ValueError("WEBHOOK_SECRET may use only A-Z, a-z, 0-9, _ and - (1-256)")
         return self
@@ -119,6 +132,17 @@ class Settings(StorageSettings):
     @property
     def webhook_mode(self) -> bool:
         return bool(self.webhook_url)
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        values = [self.bot_token, self.webhook_secret, self.link_secret]
+        found = [v.get_secret_value() for v in values if v.get_secret_value()]
+        found += sorted(self.api_keys)
+        for url in (self.database_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                found.append(password)
+        return found
 
     @property
     def staff_ids(self) -> frozenset[int]:

@@ -8,7 +8,7 @@ from desk.model import Audience
 from tgkit.outbox import Deliverer
 
 
-def deliverers() -> dict[Audience, Deliverer]:
+def deliverers() -> dict[str, Deliverer]:
     return {
         Audience.CUSTOMER: customer.deliver,
         Audience.BACKOFFICE: backoffice.deliver,

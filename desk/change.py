@@ -4,12 +4,15 @@ A use case opens a :class:`Change` with :meth:`DeskBase.change`, loads the
 request through it (checking the actor's role and ownership), changes the
 request, and records through it what happened: the history event, the outbox
 rows of every notification it causes, the backoffice card. Everything commits
-together or not at all; the outbox listeners are woken after the commit.
+together or not at all; the outbox listeners are woken after the commit, and the
+request events (``desk.events``) go to their audiences' outbox rows before the
+commit and to the event listeners after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +24,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from desk import lifecycle
 from desk.calendar import BusinessCalendar
 from desk.errors import ConcurrentChange, NotFound
+from desk.events import EventKind, RequestEvent, request_events
 from desk.model import Action, Audience, MessageDirection, Priority, Role
 from desk.sla import Target, due_times, target_for
 from desk.values import Actor, AttachmentIn, DeskConfig, MessageRef, utcnow
 from storage import repository as repo
 from storage.db import SessionFactory
 from storage.models import Agent, Attachment, Message, Outbox, Tariff, Ticket, TicketEvent
+
+log = logging.getLogger(__name__)
 
 # The fields of a request whose changes a history event records (before/after).
 _TRACKED = (
@@ -84,6 +90,8 @@ class Change:
     config: DeskConfig
     events: list[TicketEvent] = field(default_factory=list)
     wrote_outbox: bool = False
+    # Each history event with its request, for the stream of request events.
+    recorded: list[tuple[Ticket, TicketEvent]] = field(default_factory=list)
 
     @property
     def calendar(self) -> BusinessCalendar:
@@ -142,6 +150,7 @@ class Change:
             ticket.updated_at = self.now
         await self.session.flush()
         self.events.append(event)
+        self.recorded.append((ticket, event))
         return event
 
     async def message(
@@ -231,6 +240,37 @@ class Change:
             )
         )
 
+    def publish(self, audiences: Mapping[str, frozenset[EventKind]]) -> list[RequestEvent]:
+        """The request events of this change; an outbox row for each audience that wants it."""
+        published: list[RequestEvent] = []
+        for ticket, event in self.recorded:
+            for item in request_events(ticket, event):
+                published.append(item)
+                for audience, kinds in audiences.items():
+                    if item.kind in kinds:
+                        self._event_row(ticket, audience, item)
+        return published
+
+    def _event_row(self, ticket: Ticket, audience: str, item: RequestEvent) -> None:
+        self.wrote_outbox = True
+        self.session.add(
+            Outbox(
+                ticket_id=ticket.id,
+                audience=audience,
+                # No chat: rows of one audience go out in parallel; receivers order
+                # them by ``event_id``.
+                chat_id=None,
+                thread_id=None,
+                kind=f"event.{item.kind.value}",
+                method="post",
+                payload=item.as_json(),
+                priority=ticket.priority,
+                idempotency_key=f"{item.event_id}:{audience}:{item.kind.value}",
+                next_attempt_at=self.now,
+                created_at=self.now,
+            )
+        )
+
     def card(self, ticket: Ticket, event: TicketEvent) -> None:
         """The backoffice card shows the request's current state; edit it in place."""
         self.outbox(ticket, event, Audience.BACKOFFICE, "backoffice.card", method="edit")
@@ -296,6 +336,11 @@ class DeskBase:
         self.outbox_listeners: list[Callable[[], None]] = []
         # Told the Telegram user id of a customer just marked as having blocked the bot.
         self.blocked_listeners: list[Callable[[int], Awaitable[None]]] = []
+        # The stream of request events (desk.events): after the commit, best effort...
+        self.event_listeners: list[Callable[[RequestEvent], Awaitable[None]]] = []
+        # ...and, durably, as outbox rows of these audiences (for the kinds each
+        # wants) written with the change.
+        self.event_audiences: dict[str, frozenset[EventKind]] = {}
 
     @asynccontextmanager
     async def _change(self, actor: Actor) -> AsyncIterator[Change]:
@@ -304,13 +349,25 @@ class DeskBase:
                 async with session.begin():
                     change = Change(session, self._clock(), actor, self.config)
                     yield change
+                    published: list[RequestEvent] = []
+                    if self.event_audiences or self.event_listeners:
+                        published = change.publish(self.event_audiences)
                 if change.wrote_outbox:
                     for listener in self.outbox_listeners:
                         listener()
+                await self._tell(published)
         except StaleDataError as error:
             # SQLite has no row locks: the version column catches a concurrent
             # write at flush or commit, and the whole change is rolled back.
             raise ConcurrentChange("the request changed meanwhile; nothing saved") from error
+
+    async def _tell(self, published: Sequence[RequestEvent]) -> None:
+        for item in published:
+            for listener in self.event_listeners:
+                try:
+                    await listener(item)
+                except Exception:  # a module's bug must not undo or fail a committed change
+                    log.exception("event listener %r failed on %s", listener, item.kind)
 
     async def _ticket(self, actor: Actor, number: int) -> Ticket:
         """A snapshot of the request as the actor may see it (no change)."""

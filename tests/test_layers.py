@@ -1,5 +1,9 @@
 """Imports point down: bot → delivery → handlers → dialogs, backoffice → tgkit → desk → storage.
 
+``plugins`` (the modules shipped with the desk) sit beside the desk's routers:
+they see only what any plugin may (``tgkit`` and below); ``bot`` loads them by
+name, never by import.
+
 ``locales`` may be used by everything above ``desk``. Every import counts,
 including those inside functions and under ``TYPE_CHECKING``: a lazy import
 that dodges a cycle is still an upward dependency. The import graph of the
@@ -32,6 +36,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "desk": frozenset({"storage"}),
     "storage": frozenset(),
     "locales": frozenset(),
+    "plugins": frozenset({"tgkit", "desk", "storage", "locales"}),
 }
 PROJECT = frozenset(ALLOWED)
 

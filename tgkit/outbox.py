@@ -4,7 +4,8 @@ Rows are drained per chat in the order they were written (a customer never
 reads "closed" before "resolved"); across chats the row of the most urgent
 request goes first. A deliverer per audience turns a row into Bot API calls:
 ``delivery.customer`` for customers, ``delivery.backoffice`` for the
-agents' group. The sender only knows how to schedule, retry and record.
+agents' group; modules (plugins) add their own audiences, e.g. the cabinet
+webhook. The sender only knows how to schedule, retry and record.
 
 Pacing is the limiter's (``tgkit.limiter``, a request middleware on the bot):
 the sender serves many chats at once and each delivery waits for its budget,
@@ -84,6 +85,11 @@ class Delivery:
     backoffice: Callable[[bool, str], None] | None = None
 
 
+class RetryLater(Exception):
+    """A deliverer's passing failure outside Telegram (a module's HTTP endpoint is down):
+    retried with the sender's backoff, up to ``MAX_ATTEMPTS``."""
+
+
 class Deliverer(Protocol):
     async def __call__(self, row: Outbox, ticket: Ticket | None, context: Delivery) -> int | None:
         """Make the Bot API calls for ``row``; return the message id shown, if any.
@@ -127,7 +133,7 @@ class OutboxSender:
     def __init__(
         self,
         context: Delivery,
-        deliverers: dict[Audience, Deliverer],
+        deliverers: dict[str, Deliverer],
         *,
         clock: Callable[[], datetime] = utcnow,
         concurrency: int = CONCURRENCY,
@@ -213,7 +219,7 @@ class OutboxSender:
             self._claimed.discard(row.id)
 
     async def _attempt(self, row: Outbox) -> None:
-        deliverer = self._deliverers.get(Audience(row.audience))
+        deliverer = self._deliverers.get(row.audience)
         async with self._context.sessions() as session, session.begin():
             merged = await outbox.merge_card_edits(session, row, self._clock())
             ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
@@ -227,6 +233,9 @@ class OutboxSender:
         except TelegramRetryAfter as error:
             RETRIED.labels("429").inc()
             await self._retry(row, timedelta(seconds=error.retry_after), f"429: {error.message}")
+        except RetryLater as error:
+            log.warning("outbox row %s (%s) will be retried: %s", row.id, row.kind, error)
+            await self._transient(row, str(error))
         except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as error:
             # ClientDecodeError: a proxy in front of the Bot API answered with a
             # page instead of JSON (a 502 from nginx); as transient as a 5xx.

@@ -18,6 +18,11 @@
 
 Telegram's own errors are not retried here: the request middleware
 (``tgkit.retry``) already retried the call that failed.
+
+Each update ends in one log line with its id, type, the user, the requests it
+changed and its outcome: ``handled``, ``ignored`` (no handler wanted it),
+``refused`` (the desk said no; the person got a polite answer), ``error`` or
+``duplicate``; ``ctv_updates_total`` counts the same by type and outcome.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
@@ -41,12 +47,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from desk.errors import DeskError
+from desk.events import RequestEvent
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-UPDATES = Counter("ctv_updates_total", "Telegram updates received", ["outcome"])
-UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update")
+UPDATES = Counter("ctv_updates_total", "Telegram updates by type and outcome", ["type", "outcome"])
+UPDATE_RETRIES = Counter("ctv_update_retries_total", "Updates run again after a passing fault")
+UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update", ["type"])
 
 SEEN_FOR_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
 # While an update is being handled its mark is short-lived: if the process dies
@@ -115,6 +125,8 @@ class UpdateEffects:
 
     update_id: int
     commits: int = 0
+    # The requests whose events this update caused, for its log line.
+    numbers: list[int] = field(default_factory=list)
 
 
 current_update: ContextVar[UpdateEffects | None] = ContextVar("current_update", default=None)
@@ -125,6 +137,13 @@ def note_commit() -> None:
     effects = current_update.get()
     if effects is not None:
         effects.commits += 1
+
+
+async def note_event(event: RequestEvent) -> None:
+    """A desk event listener: remembers the request number for the update's log line."""
+    effects = current_update.get()
+    if effects is not None and event.number not in effects.numbers:
+        effects.numbers.append(event.number)
 
 
 def transient(error: BaseException) -> bool:
@@ -149,24 +168,30 @@ class UpdateGuard(BaseMiddleware):
         if event.update_id <= 0:
             # Not from Telegram: aiogram-dialog's background updates carry id 0.
             return await handler(event, data)
+        kind = event.event_type
         if not await self._seen.first_sight(event.update_id):
-            UPDATES.labels("duplicate").inc()
-            log.info("update %s already handled; skipped", event.update_id)
+            UPDATES.labels(kind, "duplicate").inc()
+            _log_outcome(event, kind, "duplicate", None, 0.0)
             return None
         effects = UpdateEffects(event.update_id)
         token = current_update.set(effects)
         started = time.perf_counter()
         try:
             result = await self._handle(handler, event, data, effects)
-        except BaseException:
-            UPDATES.labels("error").inc()
+        except BaseException as error:
+            outcome = "refused" if isinstance(error, DeskError) else "error"
+            UPDATES.labels(kind, outcome).inc()
+            _log_outcome(event, kind, outcome, effects, time.perf_counter() - started)
             await self._forget(event.update_id)
             raise
         finally:
             current_update.reset(token)
         await self._seen.done(event.update_id)
-        UPDATES.labels("ok").inc()
-        UPDATE_SECONDS.observe(time.perf_counter() - started)
+        outcome = "ignored" if result is UNHANDLED else "handled"
+        UPDATES.labels(kind, outcome).inc()
+        seconds = time.perf_counter() - started
+        UPDATE_SECONDS.labels(kind).observe(seconds)
+        _log_outcome(event, kind, outcome, effects, seconds)
         return result
 
     async def _handle(
@@ -181,7 +206,7 @@ class UpdateGuard(BaseMiddleware):
                 if attempt >= self._attempts or effects.commits or not transient(error):
                     raise
                 delay = self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-                UPDATES.labels("retried").inc()
+                UPDATE_RETRIES.inc()
                 log.warning(
                     "update %s failed (%s: %s); attempt %d of %d in %.1fs",
                     event.update_id,
@@ -199,3 +224,29 @@ class UpdateGuard(BaseMiddleware):
             await self._seen.forget(update_id)
         except Exception:  # the update already failed; this only delays its redelivery
             log.warning("could not forget update %s", update_id, exc_info=True)
+
+
+def _log_outcome(
+    update: Update, kind: str, outcome: str, effects: UpdateEffects | None, seconds: float
+) -> None:
+    """One line per update; only ids, never names or texts (they are people's data)."""
+    user = getattr(getattr(update, kind, None), "from_user", None)
+    user_id = user.id if user is not None else None
+    numbers = [f"CTV-{n}" for n in effects.numbers] if effects is not None else []
+    log.info(
+        "update %s %s user=%s request=%s outcome=%s in %.0f ms",
+        update.update_id,
+        kind,
+        user_id if user_id is not None else "-",
+        ",".join(numbers) or "-",
+        outcome,
+        seconds * 1000,
+        extra={
+            "update_id": update.update_id,
+            "update_type": kind,
+            "user_id": user_id,
+            "requests": numbers,
+            "outcome": outcome,
+            "ms": round(seconds * 1000, 1),
+        },
+    )

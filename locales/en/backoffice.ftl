@@ -215,3 +215,5 @@ backoffice-commands-history = A request's history
 backoffice-commands-stats = Summary: open, overdue
 backoffice-commands-note = Internal note (the customer never sees it)
 backoffice-commands-split = New request from a customer's message
+backoffice-commands-version = The desk's version
+backoffice-version = Desk version: { $version }

@@ -215,3 +215,5 @@ backoffice-commands-history = История заявки
 backoffice-commands-stats = Сводка: открытые, просроченные
 backoffice-commands-note = Внутренняя заметка (клиент не увидит)
 backoffice-commands-split = Новая заявка из сообщения клиента
+backoffice-commands-version = Версия деска
+backoffice-version = Версия деска: { $version }

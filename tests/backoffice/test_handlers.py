@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.version import __version__
 from desk.model import Priority, Status
 from desk.service import AttachmentIn, MessageRef
 from tests.backoffice.conftest import Office
@@ -304,6 +305,7 @@ async def test_commands(office: Office) -> None:
     stats = await command("/stats")
     assert "Сейчас открыто: 2" in stats
     assert "Заявка не найдена" in await command("/ticket CTV-9999")
+    assert await command("/version") == f"Версия деска: {__version__}"
     assert ticket.card_message_id is not None
 
 

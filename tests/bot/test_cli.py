@@ -90,3 +90,17 @@ def test_unsupported_database_url(tmp_path: Path, url: str) -> None:
     result = run(["migrate"], tmp_path, DATABASE_URL=url)
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
+
+
+def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
+    result = run(
+        ["run"],
+        tmp_path,
+        BOT_TOKEN="123:abc",
+        BACKOFFICE_CHAT_ID="-100123",
+        WEBHOOK_URL="https://desk.example.com/webhook",
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "ctv-desk: cannot start: WEBHOOK_SECRET is required with WEBHOOK_URL"
+    ]

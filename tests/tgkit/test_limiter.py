@@ -13,6 +13,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from bot.app import build_bot
 from bot.settings import Settings
 from tgemulator import RunningEmulator
+from tgkit.calls import CallMetrics
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits, Priority, counts, priority
 from tgkit.retry import RetryMiddleware
 
@@ -164,7 +165,8 @@ async def test_build_bot_retries_and_paces_for_real(
     redis = aioredis.Redis.from_url(redis_url)
     bot = build_bot(settings, redis)
     kinds = [type(m) for m in bot.session.middleware._middlewares]
-    assert kinds == [RetryMiddleware, LimiterMiddleware]  # every retry is paced
+    # Every retry is paced, and every paced attempt is counted.
+    assert kinds == [RetryMiddleware, LimiterMiddleware, CallMetrics]
     try:
         started = time.monotonic()
         await asyncio.gather(
