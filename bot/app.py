@@ -145,6 +145,7 @@ def build_dispatcher(
     actor = ActorMiddleware(desk, settings, cache)
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
+    dispatcher.edited_message.outer_middleware(actor)
     if modules is not None:
         dispatcher.include_router(modules)
     # The backoffice first: its error handler answers the desk's refusals in the

@@ -14,6 +14,7 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from desk.errors import DeskError
 from desk.images import ImageRejected
 from desk.model import format_number
 from desk.service import Actor, Desk, MessageRef, RouteKind
@@ -21,6 +22,7 @@ from handlers import keyboards
 from locales import Texts
 from tgkit.albums import AlbumMiddleware
 from tgkit.attachments import cleaned_attachments, rejection_text
+from tgkit.errors import message_for
 from tgkit.menu import main_menu
 
 
@@ -76,4 +78,18 @@ def router() -> Router:
     router.message.register(
         relay, StateFilter(None), F.text & ~F.text.startswith("/") | F.photo | F.document
     )
+    router.edited_message.register(edited, F.text | F.caption)
     return router
+
+
+async def edited(message: Message, desk: Desk, actor: Actor, texts: Texts) -> None:
+    """The customer corrected a message that reached the agents: their copy follows.
+
+    An edit of anything else (a command, an answer inside the intake) changes
+    nothing and is deliberately left unanswered: there is no copy to correct.
+    """
+    source = MessageRef(message.chat.id, message.message_id)
+    try:
+        await desk.edit_message(actor, source, text_of(message))
+    except DeskError as error:
+        await message.reply(texts("relay.edit_not_sent", reason=message_for(error, texts)))

@@ -153,3 +153,7 @@ help-text =
 
 lang-choose = Выберите язык / Choose your language:
 lang-set = Language: English.
+
+## relay
+
+relay-edit_not_sent = The edit could not be passed on to support: { $reason }

@@ -153,3 +153,7 @@ help-text =
 
 lang-choose = Выберите язык / Choose your language:
 lang-set = Язык: русский.
+
+## relay
+
+relay-edit_not_sent = Правку не удалось передать поддержке: { $reason }

@@ -366,6 +366,25 @@ async def test_special_characters_reach_the_agents_as_written(harness: Harness) 
     )
 
 
+async def test_a_customers_edit_follows_to_the_agents_copy(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    sent = await harness.people.send(person, "Звонки теряются с утра")
+    await harness.people.wait_for_message(person, contains(f"Добавлено к заявке CTV-{number}"))
+    copy = await harness.people.wait_for_message(
+        harness.backoffice, contains("Звонки теряются с утра")
+    )
+    await harness.people.edit(person, sent, "Звонки теряются с 9 утра")
+    await harness.people.wait_for(
+        lambda: (
+            "с 9 утра" in (harness.world.find_message(copy.chat_id, copy.message_id).text or "")
+        ),
+        what="the agents' copy edited",
+    )
+    history = await harness.desk.history(actor, number)
+    assert history[-1].action == "edit" and "с 9 утра" in (history[-1].comment or "")
+
+
 async def test_deep_link_opens_the_customers_request(harness: Harness) -> None:
     person, actor = await start(harness)
     number = await file_request(harness, actor)
