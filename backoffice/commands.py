@@ -1,4 +1,4 @@
-"""Commands of the agents' group: /queue, /mine, /find, /ticket, /history, /stats."""
+"""Commands of the agents' group: /queue, /mine, /find, /ticket, /history, /stats, /digest."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from backoffice.cards import (
     stats_text,
 )
 from backoffice.common import view
+from backoffice.digest import show_digest
 from desk.model import parse_number
 from desk.service import Actor, Desk
 from locales import Texts
@@ -38,7 +39,8 @@ MENU = ("queue", "mine", "find", "ticket", "history", "stats", "note", "split")
 
 def menu(texts: Texts) -> list[BotCommand]:
     """For setMyCommands with the backoffice chat's scope."""
-    return [BotCommand(command=c, description=texts(f"backoffice.commands.{c}")) for c in MENU]
+    commands = [BotCommand(command=c, description=texts(f"backoffice.commands.{c}")) for c in MENU]
+    return [*commands, BotCommand(command="digest", description=texts("digest.commands.digest"))]
 
 
 def router() -> Router:
@@ -49,6 +51,7 @@ def router() -> Router:
     router.message.register(show_history, Command("history"))
     router.message.register(find, Command("find"))
     router.message.register(stats, Command("stats"))
+    router.message.register(show_digest, Command("digest"))
     return router
 
 

@@ -198,6 +198,7 @@ class OpenLine:
     status: str
     priority: int
     created_at: str
+    backoffice_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -593,7 +594,14 @@ def compute(
         rating_count=len(scores),
         agents=lines,
         oldest=[
-            OpenLine(r.number, r.topic, r.status, r.priority, r.created_at.isoformat())
+            OpenLine(
+                r.number,
+                r.topic,
+                r.status,
+                r.priority,
+                r.created_at.isoformat(),
+                r.backoffice_message_id,
+            )
             for r in oldest
         ],
         chart=chart_days(period, now, tz, flow, total),

@@ -58,6 +58,8 @@ class OpenRow:
     first_responded: bool
     first_response_due_at: datetime | None
     resolution_due_at: datetime | None
+    # Where it lives in the backoffice: its forum topic, or its card.
+    backoffice_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ def _open_row(t: Any) -> OpenRow:
         first_responded=t.first_responded_at is not None,
         first_response_due_at=t.first_response_due_at,
         resolution_due_at=t.resolution_due_at,
+        backoffice_message_id=t.forum_thread_id or t.card_message_id,
     )
 
 
@@ -174,6 +177,8 @@ _OPEN_COLUMNS = (
     Ticket.first_responded_at,
     Ticket.first_response_due_at,
     Ticket.resolution_due_at,
+    Ticket.forum_thread_id,
+    Ticket.card_message_id,
 )
 
 
