@@ -81,16 +81,19 @@ def render_chart(days: Sequence[ChartDay], labels: ChartLabels) -> bytes:
         fontsize=14,
         fontfamily=FONT,
     )
-    axes.set_title(labels.title, fontsize=22, fontfamily=FONT, pad=14)
+    # The legend sits in one row between the title and the plot, never over a bar.
+    axes.set_title(labels.title, fontsize=22, fontfamily=FONT, pad=52)
     axes.grid(axis="y", alpha=0.3)
     handles = axes.get_legend_handles_labels()
     more = line_axes.get_legend_handles_labels()
     axes.legend(
         handles[0] + more[0],
         handles[1] + more[1],
-        loc="upper left",
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=3,
         prop={"family": FONT, "size": 15},
-        framealpha=0.9,
+        frameon=False,
     )
     figure.tight_layout()
     buffer = io.BytesIO()
