@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from backoffice.chart import HEIGHT, WIDTH
+from bot.settings import Settings, describe
+from desk.digest import DigestSchedule
 from desk.model import Kind, Role
 from desk.service import Desk, DeskConfig, NewTicket
 from tests.conftest import BACKOFFICE_CHAT_ID
@@ -128,3 +132,22 @@ async def test_the_scheduled_digest_arrives_once(harness: Harness) -> None:
     await h.settle()
     photos = [m for m in h.people.bot_messages(h.manager_user) if has_photo(m)]
     assert len(photos) == 2  # one daily, one weekly; nothing twice
+
+
+def test_digest_settings() -> None:
+    base = {"bot_token": "123:abc", "backoffice_chat_id": -100123}
+    settings = Settings(
+        **base,
+        manager_ids="7, 3",
+        managers_chat_id=-100777,
+        digest_daily_at="8:30",
+        digest_weekly_at="Friday 17:45",
+    )
+    assert settings.digest_recipients == (3, 7, -100777)
+    assert settings.digest_schedule() == DigestSchedule(time(8, 30), 4, time(17, 45))
+    assert Settings(**base).digest_schedule() == DigestSchedule()
+    with pytest.raises(ValidationError) as wrong:
+        Settings(**base, digest_daily_at="25:00", digest_weekly_at="someday 09:00")
+    line = describe(wrong.value)
+    assert "DIGEST_DAILY_AT must be a time of day like 09:00" in line
+    assert "DIGEST_WEEKLY_AT must be a weekday and a time like mon 09:00" in line
