@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -358,6 +359,11 @@ def _within(moment: datetime | None, period: Period) -> bool:
     return moment is not None and period.start <= moment < period.end
 
 
+def _inside(events: Sequence[EventRow], period: Period) -> list[EventRow]:
+    start, end = period.start, period.end
+    return [e for e in events if start <= e.created_at < end]
+
+
 def _ticket_figures(
     calendar: BusinessCalendar,
     period: Period,
@@ -398,8 +404,9 @@ def _ticket_figures(
         tally.sla[tariff_name][2] += 1
 
     last_resolver: int | None = None
+    start, end = period.start, period.end
     for event in events:
-        inside = _within(event.created_at, period)
+        inside = start <= event.created_at < end
         if event.action == "resolve":
             if inside:
                 waited = paused_minutes_before(
@@ -479,17 +486,22 @@ def chart_days(
     first = period.last_day - timedelta(days=days - 1)
     opened: Counter[date] = Counter()
     closed: Counter[date] = Counter()
-    for event in flow:
+    # The backlog's movement up to each event, to subtract what came after a day's end.
+    moments: list[datetime] = []
+    running: list[int] = [0]
+    for event in sorted(flow, key=lambda e: e.created_at):
         day = event.created_at.astimezone(tz).date()
         if event.action == "create":
             opened[day] += 1
         elif event.action in CLOSES:
             closed[day] += 1
+        moments.append(event.created_at)
+        running.append(running[-1] + backlog_delta(event))
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
         day_end = _midnight(day + timedelta(days=1), tz)
-        later = sum(backlog_delta(e) for e in flow if e.created_at >= day_end)
+        later = running[-1] - running[bisect_left(moments, day_end)]
         backlog = backlog_now - later if day_end <= now else backlog_now
         result.append(ChartDay(day.isoformat(), opened[day], closed[day], backlog))
     return result
@@ -535,9 +547,7 @@ def compute(
     for ticket in tickets:
         events = by_ticket.get(ticket.id, [])
         _ticket_figures(calendar, period, ticket, events, tariffs.get(ticket.tariff_id), tally)
-        for event in events:
-            if not _within(event.created_at, period):
-                continue
+        for event in _inside(events, period):
             if event.action == "create":
                 new_kind[str(event.after.get("kind"))] += 1
                 new_priority[str(event.after.get("priority"))] += 1
