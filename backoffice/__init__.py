@@ -6,7 +6,7 @@ from aiogram import Dispatcher, Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import TelegramObject
 
-from backoffice import buttons, commands, prompts, relay
+from backoffice import buttons, commands, digest, prompts, relay
 from backoffice.access import ErrorInBackoffice, InBackoffice, Stranger
 from backoffice.common import refused
 from desk.errors import DeskError
@@ -41,5 +41,10 @@ async def _ignore(event: TelegramObject) -> None:
 
 
 def setup(dispatcher: Dispatcher) -> None:
-    """Register the backoffice routers (group chat only) on the dispatcher."""
+    """Register the backoffice routers on the dispatcher: the group's, and /digest in private.
+
+    /digest in a private chat comes before the customers' routers, which would
+    take it for a message to a request.
+    """
     dispatcher.include_router(router(dispatcher["desk"], dispatcher["settings"]))
+    dispatcher.include_router(digest.private_router())

@@ -1,4 +1,5 @@
-"""Commands of the agents' group: /queue, /mine, /find, /ticket, /history, /stats, /version."""
+"""Commands of the agents' group: /queue, /mine, /find, /ticket, /history, /stats, /version,
+/digest."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from backoffice.cards import (
     stats_text,
 )
 from backoffice.common import view
+from backoffice.digest import show_digest
 from desk.model import parse_number
 from desk.service import Actor, Desk
 from locales import Texts
@@ -38,7 +40,8 @@ MENU = ("queue", "mine", "find", "ticket", "history", "stats", "note", "split", 
 
 def menu(texts: Texts) -> list[BotCommand]:
     """For setMyCommands with the backoffice chat's scope."""
-    return [BotCommand(command=c, description=texts(f"backoffice.commands.{c}")) for c in MENU]
+    commands = [BotCommand(command=c, description=texts(f"backoffice.commands.{c}")) for c in MENU]
+    return [*commands, BotCommand(command="digest", description=texts("digest.commands.digest"))]
 
 
 def router() -> Router:
@@ -50,6 +53,7 @@ def router() -> Router:
     router.message.register(find, Command("find"))
     router.message.register(stats, Command("stats"))
     router.message.register(show_version, Command("version"))
+    router.message.register(show_digest, Command("digest"))
     return router
 
 

@@ -253,6 +253,8 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
             calendar=settings.calendar(),
             backoffice_chat_id=settings.backoffice_chat_id,
             auto_close_business_days=settings.auto_close_business_days,
+            digest_recipients=settings.digest_recipients,
+            digest_schedule=settings.digest_schedule(),
         ),
     )
     redis = redis_client(settings) if settings.redis_url else None

@@ -1,9 +1,10 @@
-"""Periodic work: SLA warnings, reminders, auto-close (R6), pruning old update ids.
+"""Periodic work: SLA warnings, reminders, auto-close (R6), managers' digests, pruning.
 
 One loop per process, every ``interval`` seconds. With several replicas
 (``REDIS_URL`` set) a Redis lock lets one replica run a round at a time;
 the desk re-checks every request under its row lock and records what it sent
-(``tickets.sla_alerts``, ``reminder_sent_at``, ``waiting_reminded_at``), so a
+(``tickets.sla_alerts``, ``reminder_sent_at``, ``waiting_reminded_at``,
+``digests_sent``), so a
 round run twice sends and closes nothing twice. Every job compares with the
 current time, so a desk that was stopped past a deadline acts on it at its
 first round after the start, once.
@@ -59,6 +60,9 @@ class Scheduler:
         waiting = await self._desk.remind_waiting_customers()
         reminded = await self._desk.send_auto_close_reminders()
         closed = await self._desk.auto_close_due()
+        digests = await self._desk.send_due_digests()
+        if digests:
+            log.info("digests written: %s", digests)
         if warned or waiting or reminded or closed:
             log.info(
                 "SLA warnings %s, reminded waiting %s, reminded to confirm %s, auto-closed %s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,10 +12,28 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from desk.calendar import BusinessCalendar, SupportHours
+from desk.digest import DigestSchedule
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/desk.sqlite3"
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+CLOCK_PATTERN = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def clock_time(value: str) -> time:
+    match = CLOCK_PATTERN.match(value.strip())
+    if match is None:
+        raise ValueError("must be a time of day like 09:00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def weekly_time(value: str) -> tuple[int, time]:
+    """ "mon 09:00" -> (0, 09:00)."""
+    day, _, at = value.strip().lower().partition(" ")
+    if day[:3] not in WEEKDAYS or not at:
+        raise ValueError("must be a weekday and a time like mon 09:00")
+    return WEEKDAYS.index(day[:3]), clock_time(at)
 
 
 def _id_set(value: object) -> object:
@@ -72,6 +91,10 @@ class Settings(StorageSettings):
     telegram_group_per_minute: int = Field(20, ge=1, le=100_000)
     # Modules (plugins) to load besides the installed entry points, by module name.
     plugins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Managers' digests (R11): in TIMEZONE; the managers' chat gets them too when set.
+    managers_chat_id: int | None = None
+    digest_daily_at: str = "09:00"
+    digest_weekly_at: str = "mon 09:00"
 
     @field_validator("bot_token")
     @classmethod
@@ -108,6 +131,18 @@ class Settings(StorageSettings):
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @field_validator("digest_daily_at")
+    @classmethod
+    def _daily(cls, value: str) -> str:
+        clock_time(value)
+        return value
+
+    @field_validator("digest_weekly_at")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        weekly_time(value)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -147,6 +182,16 @@ class Settings(StorageSettings):
     @property
     def staff_ids(self) -> frozenset[int]:
         return self.agent_ids | self.manager_ids | self.admin_ids
+
+    @property
+    def digest_recipients(self) -> tuple[int, ...]:
+        """The managers' private chats, then the managers' chat."""
+        chats = tuple(sorted(self.manager_ids))
+        return (*chats, self.managers_chat_id) if self.managers_chat_id is not None else chats
+
+    def digest_schedule(self) -> DigestSchedule:
+        day, at = weekly_time(self.digest_weekly_at)
+        return DigestSchedule(clock_time(self.digest_daily_at), day, at)
 
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(SupportHours.parse(self.support_hours, self.timezone))

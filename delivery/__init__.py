@@ -3,7 +3,7 @@ the agents' views, so they sit above both (handlers, backoffice) and below the b
 
 from __future__ import annotations
 
-from delivery import backoffice, customer
+from delivery import backoffice, customer, manager
 from desk.model import Audience
 from tgkit.outbox import Deliverer
 
@@ -12,4 +12,5 @@ def deliverers() -> dict[str, Deliverer]:
     return {
         Audience.CUSTOMER: customer.deliver,
         Audience.BACKOFFICE: backoffice.deliver,
+        Audience.MANAGER: manager.deliver,
     }

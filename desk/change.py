@@ -34,6 +34,8 @@ from storage.models import Agent, Attachment, Message, Outbox, Tariff, Ticket, T
 
 log = logging.getLogger(__name__)
 
+REPORT_PRIORITY = 9
+
 # The fields of a request whose changes a history event records (before/after).
 _TRACKED = (
     "status",
@@ -266,6 +268,26 @@ class Change:
                 payload=item.as_json(),
                 priority=ticket.priority,
                 idempotency_key=f"{item.event_id}:{audience}:{item.kind.value}",
+                next_attempt_at=self.now,
+                created_at=self.now,
+            )
+        )
+
+    def report(self, chat_id: int, kind: str, payload: dict[str, Any], key: str) -> None:
+        """A notification about no request (a digest): for a managers' chat."""
+        self.wrote_outbox = True
+        self.session.add(
+            Outbox(
+                ticket_id=None,
+                audience=Audience.MANAGER.value,
+                chat_id=chat_id,
+                thread_id=None,
+                kind=kind,
+                method="send",
+                payload=payload,
+                # After every request's notification when the outbox is busy.
+                priority=REPORT_PRIORITY,
+                idempotency_key=key,
                 next_attempt_at=self.now,
                 created_at=self.now,
             )

@@ -26,6 +26,12 @@ class PermissionDenied(DeskError):
     code = "permission_denied"
 
 
+class ManagersOnly(PermissionDenied):
+    """Digests and reports are for managers and administrators (R11)."""
+
+    code = "managers_only"
+
+
 class IllegalTransition(DeskError):
     code = "illegal_transition"
 

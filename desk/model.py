@@ -120,6 +120,8 @@ class Audience(enum.StrEnum):
 
     CUSTOMER = "customer"
     BACKOFFICE = "backoffice"
+    # Managers' digests: a private chat or the managers' chat, no request.
+    MANAGER = "manager"
 
 
 class OutboxStatus(enum.StrEnum):

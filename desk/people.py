@@ -52,10 +52,14 @@ class People(DeskBase):
             if staff_roles:
                 agent = await repo.agent_by_telegram_id(session, user_id)
                 if agent is None:
-                    agent = Agent(telegram_user_id=user_id, name=name, username=username)
+                    agent = Agent(
+                        telegram_user_id=user_id, name=name, username=username, language=language
+                    )
                     session.add(agent)
                 else:
                     agent.name, agent.username = name, username
+                    # Group messages do not say the language; keep what a private one said.
+                    agent.language = language or agent.language
                 await session.flush()
                 return Actor.staff(agent.id, name, staff_roles)
             customer = await repo.customer_by_telegram_id(session, user_id)

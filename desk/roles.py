@@ -21,6 +21,8 @@ from desk.model import Role
 WORKERS: Final = frozenset({Role.AGENT, Role.ADMIN})
 STAFF: Final = WORKERS | {Role.MANAGER}
 CUSTOMER_SIDE: Final = frozenset({Role.CUSTOMER, Role.CABINET})
+# Who reads digests and reports (R11): managers, and administrators, who manage the desk.
+READERS: Final = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,7 @@ def is_staff(roles: frozenset[Role]) -> bool:
 
 def is_worker(roles: frozenset[Role]) -> bool:
     return bool(roles & WORKERS)
+
+
+def reads_digests(roles: frozenset[Role]) -> bool:
+    return bool(roles & READERS)

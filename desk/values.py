@@ -7,10 +7,11 @@ Plain values, no database: presentation layers build them, the use cases
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from desk.calendar import BusinessCalendar
+from desk.digest import DigestSchedule
 from desk.errors import ValidationFailed
 from desk.model import Channel, Kind, Role
 from desk.roles import is_staff
@@ -102,6 +103,10 @@ class DeskConfig:
     calendar: BusinessCalendar
     backoffice_chat_id: int | None = None
     auto_close_business_days: int = 5
+    # Who gets the scheduled digests: the managers' private chats (Telegram user
+    # ids) and the managers' chat when there is one.
+    digest_recipients: tuple[int, ...] = ()
+    digest_schedule: DigestSchedule = field(default_factory=DigestSchedule)
 
 
 def clean(value: str | None, name: str, *, minimum: int, maximum: int) -> str:

@@ -135,6 +135,8 @@ class Agent(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str | None] = mapped_column(String(64))
+    # The Telegram client's language at the last private message: digests speak it.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -200,6 +202,8 @@ class TicketEvent(Base):
     """Append-only history (R4: every action is documented in the request)."""
 
     __tablename__ = "ticket_events"
+    # Digests read the history of a period (desk/digest.py).
+    __table_args__ = (Index("ix_ticket_events_created_at", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     actor_role: Mapped[str] = mapped_column(String(16))
@@ -277,6 +281,24 @@ class Outbox(Base):
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class DigestSent(Base):
+    """A digest written to the outbox for one recipient: each (kind, period, recipient) once.
+
+    Inserted in the transaction that writes the digest's outbox rows; the
+    unique key makes a second replica's (or a second round's) attempt fail
+    and write nothing.
+    """
+
+    __tablename__ = "digests_sent"
+    __table_args__ = (UniqueConstraint("kind", "period", "recipient"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The period's first local day, ISO (2026-11-23 for the week of Monday 23 November).
+    period: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProcessedUpdate(Base):

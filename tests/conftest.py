@@ -113,6 +113,7 @@ TRANSIENT_TABLES = (
     "organisations",
     "agents",
     "processed_updates",
+    "digests_sent",
 )
 
 

@@ -41,6 +41,7 @@ class Harness:
     backoffice: Chat
     agent_user: User
     clock: Clock
+    manager_user: User
 
     @property
     def people(self) -> People:
@@ -61,6 +62,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     people = emulator.people
     agent_user = people.user("Kate", username="kate_agent", language_code="ru")
+    manager_user = people.user("Марина", username="marina_manager", language_code="ru")
     backoffice = people.group(
         "Support desk", owner=agent_user, supergroup=True, chat_id=BACKOFFICE_CHAT_ID
     )
@@ -69,6 +71,7 @@ async def harness(
         telegram_api_url=emulator.url,
         backoffice_chat_id=BACKOFFICE_CHAT_ID,
         agent_ids=frozenset({agent_user.id}),
+        manager_ids=frozenset({manager_user.id}),
         database_url="sqlite+aiosqlite:///unused.sqlite3",
         redis_url="",
         webhook_url="",
@@ -98,6 +101,7 @@ async def harness(
             backoffice,
             agent_user,
             clock,
+            manager_user,
         )
     finally:
         await sender.stop()

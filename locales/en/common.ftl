@@ -21,6 +21,7 @@ commands-help = Help
 errors-generic = Something went wrong. Please try again a little later — nothing you entered is lost.
 errors-not_found = Request not found.
 errors-permission_denied = This action is not available to you.
+errors-managers_only = Digests are for the support desk's managers and administrators.
 errors-illegal_transition = This action is not available for the request right now.
 errors-already_closed = This request is already closed.
 errors-already_rated = Thank you, this request already has your rating.

@@ -21,6 +21,7 @@ commands-help = Помощь
 errors-generic = Что-то пошло не так. Попробуйте ещё раз чуть позже — введённое не потеряно.
 errors-not_found = Заявка не найдена.
 errors-permission_denied = Это действие вам недоступно.
+errors-managers_only = Сводки — для руководителей и администраторов службы поддержки.
 errors-illegal_transition = Сейчас это действие недоступно для заявки.
 errors-already_closed = Эта заявка уже закрыта.
 errors-already_rated = Спасибо, вы уже оценили эту заявку.
