@@ -20,7 +20,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from backoffice import callbacks as backoffice_callbacks
 from backoffice import cards
-from desk.model import Status
+from desk.model import NUMBER_MAX, Status
 from handlers import keyboards
 from locales import LOCALES, Texts
 from storage.models import Agent
@@ -29,7 +29,7 @@ from tgkit import callbacks as bot_callbacks
 from tgkit.menu import main_menu
 
 LIMIT = 64
-BIGGEST = 2**63 - 1  # a BIGINT key; request numbers and ids never exceed it
+BIGGEST = NUMBER_MAX  # request numbers and ids from buttons never exceed it
 LONGEST_INT = -(2**63)  # the longest integer text of a signed 64-bit value
 TEXTS = Texts("ru")
 

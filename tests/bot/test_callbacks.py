@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
+from desk.model import NUMBER_MAX
 from tgkit.callbacks import (
     LanguageCallback,
     LegacyTicketCallback,
@@ -16,7 +17,7 @@ from tgkit.callbacks import (
     TicketCallback,
 )
 
-BIGGEST = 2**63 - 1  # request numbers and offsets are 64-bit at most
+BIGGEST = NUMBER_MAX  # request numbers and offsets from buttons never exceed it
 
 
 @pytest.mark.parametrize(
