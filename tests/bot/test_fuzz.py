@@ -247,6 +247,8 @@ async def scene(harness: Harness) -> Scene:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# A failing example of 4,096-character texts has a long repr; it is still wanted.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 @settings(
     max_examples=25,
     deadline=None,
