@@ -28,6 +28,7 @@ import aiohttp
 
 # The one place that knows where the emulator lives; when it moves, change these lines.
 import tgemulator
+import tgemulator.hostile as hostile
 from tgemulator import ApiError, EmulatorServer, People, StoredMessage, User, World
 from tgemulator.botapi import BotApi
 
@@ -46,6 +47,7 @@ __all__ = [
     "assert_no_pytest",
     "count_error_lines",
     "free_port",
+    "hostile",
     "load_line",
     "peak_rss_mb",
     "percentile",
