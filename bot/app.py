@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiogram import Bot
@@ -27,16 +28,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
+import api
 import backoffice
 import backoffice.commands
 import dialogs
 import handlers
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.startup import BackofficeState, check_backoffice, connect
+from bot.startup import BackofficeState, StartupError, check_backoffice, connect
 from bot.version import __version__
 from delivery import deliverers
 from desk.service import Desk, DeskConfig
+from desk.tariffs import TariffsFileError, read_tariffs
 from locales import LOCALES, Texts
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -246,7 +249,20 @@ def build_web_app(settings: Settings, sessions: SessionFactory) -> web.Applicati
     return app
 
 
+def cabinet_api(settings: Settings) -> api.ApiConfig:
+    return api.ApiConfig(
+        keys=settings.api_keys,
+        rate_per_minute=settings.api_rate_limit,
+        max_body_bytes=settings.api_max_body_mb * 1024 * 1024,
+        link_secret=settings.link_secret.get_secret_value(),
+    )
+
+
 async def serve(settings: Settings) -> int:
+    try:
+        tariffs = read_tariffs(Path(settings.tariffs_file)) if settings.tariffs_file else None
+    except TariffsFileError as error:
+        raise StartupError(str(error), 2) from None
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url, **database_pool(settings))
     sessions = create_session_factory(engine)
@@ -258,6 +274,8 @@ async def serve(settings: Settings) -> int:
             auto_close_business_days=settings.auto_close_business_days,
         ),
     )
+    if tariffs is not None:
+        await desk.apply_tariffs(tariffs)
     redis = redis_client(settings) if settings.redis_url else None
     storage = fsm_storage(settings, redis)
     seen: SeenUpdates = RedisSeen(redis) if redis is not None else MemorySeen()
@@ -265,6 +283,11 @@ async def serve(settings: Settings) -> int:
     dispatcher = build_dispatcher(settings, desk, storage, seen, blocked)
     bot = build_bot(settings, redis)
     app = build_web_app(settings, sessions)
+
+    async def bot_username() -> str | None:
+        return (await bot.me()).username
+
+    api.setup(app, desk, cabinet_api(settings), bot_username, version=__version__, redis=redis)
     sender = OutboxSender(
         Delivery(
             bot,

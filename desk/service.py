@@ -18,6 +18,8 @@ The rules live by the phase of a request's life; find one there:
 - ``desk/people.py``: customers, staff, organisations, language, blocked;
 - ``desk/queries.py``: ticket, history, my requests, queue, search, stats,
   agents;
+- ``desk/cabinet.py``: the personal cabinet's customers, organisations and
+  tariffs, its deep link, uploaded files and idempotency keys;
 - ``desk/sla_watch.py``: SLA warnings at 80 % and at breach, the reminder of a
   customer who was asked a question (the arithmetic in ``desk/watch.py``).
 
@@ -28,6 +30,7 @@ them, do not modify them.
 from __future__ import annotations
 
 from desk.assignment import Assignment
+from desk.cabinet import Cabinet
 from desk.conversation import Conversation, Route, RouteKind
 from desk.intake import Intake
 from desk.people import People
@@ -51,7 +54,7 @@ from desk.values import (
 )
 
 
-class Desk(Intake, Assignment, Conversation, Resolution, People, Queries, Watch):
+class Desk(Intake, Assignment, Conversation, Resolution, People, Queries, Watch, Cabinet):
     """The desk: every use case, one phase per base class, one transaction each."""
 
 
