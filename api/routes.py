@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from api.guard import RateLimit, authenticate, read_body, read_multipart
+from api.guard import Part, RateLimit, authenticate, read_body, read_multipart
 from api.problems import ApiProblem, from_validation, invalid, response
 from api.schemas import (
     KIND_NAMES,
@@ -66,6 +66,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Telegram takes a photo up to 10000 px in width + height, at most 20:1.
 PHOTO_SIDES_MAX, PHOTO_RATIO_MAX = 10_000, 20
 IDEMPOTENCY_KEY_MAX = 255
+# The body as the guard read it (within the size limit): bytes, or multipart parts.
+BODY: web.RequestKey[bytes | list[Part]] = web.RequestKey("body")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class CabinetApi:
             await self.rate.check(scope)
             if request.method in ("POST", "PUT"):
                 body = await self._body(request)
-                request["body"] = body
+                request[BODY] = body
                 key = request.headers.get("Idempotency-Key")
                 if idempotent and key is not None:
                     return await self._idempotent(request, handler, scope, key, body)
@@ -118,7 +120,7 @@ class CabinetApi:
 
         return run
 
-    async def _body(self, request: web.Request) -> bytes | list[Any]:
+    async def _body(self, request: web.Request) -> bytes | list[Part]:
         limit = self.config.max_body_bytes
         if request.content_type == "multipart/form-data":
             return await read_multipart(request, limit)
@@ -130,7 +132,7 @@ class CabinetApi:
         handler: Handler,
         scope: str,
         key: str,
-        body: bytes | list[Any],
+        body: bytes | list[Part],
     ) -> web.StreamResponse:
         if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
             raise invalid("Idempotency-Key", f"1-{IDEMPOTENCY_KEY_MAX} printable characters", 400)
@@ -168,7 +170,7 @@ class CabinetApi:
     # -- requests ----------------------------------------------------------------
 
     async def create(self, request: web.Request) -> web.Response:
-        body = request["body"]
+        body = request[BODY]
         if isinstance(body, list):
             document = _json_part(body, "request")
             document.setdefault("screenshots", [])
@@ -279,7 +281,7 @@ class CabinetApi:
 
     async def message(self, request: web.Request) -> web.Response:
         actor, number = await self._actor(request)
-        body = request["body"]
+        body = request[BODY]
         if isinstance(body, list):
             texts = [p.data.decode("utf-8", "replace") for p in body if p.name == "text"]
             payload = _validate(MessageIn, {"text": texts[0] if texts else None})
@@ -332,7 +334,7 @@ def _answer(model: BaseModel, status: int = 200) -> web.Response:
 
 
 def _bytes(request: web.Request) -> bytes:
-    body = request["body"]
+    body = request[BODY]
     if not isinstance(body, bytes):
         raise ApiProblem(415, "this call takes application/json")
     return body
@@ -347,7 +349,7 @@ def _json(body: bytes) -> Any:
         raise invalid("body", f"not valid JSON ({error})", 400) from None
 
 
-def _json_part(parts: Sequence[Any], name: str) -> dict[str, Any]:
+def _json_part(parts: Sequence[Part], name: str) -> dict[str, Any]:
     found = [p for p in parts if p.name == name]
     if not found:
         raise invalid(name, "a multipart body needs this part (the JSON document)", 400)
