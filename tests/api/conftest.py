@@ -11,6 +11,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import api
 from desk.service import Desk
+from tests.harness import harness
+from tgemulator.pytest_plugin import emulator
+
+__all__ = ["emulator", "harness"]
 
 KEY = "cabinet-key-1"
 OTHER_KEY = "cabinet-key-2"
