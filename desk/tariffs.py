@@ -82,11 +82,15 @@ def _lines(text: str) -> dict[tuple[str, ...], int]:
         header = re.match(r"^\[+([^\]]+)\]+", line)
         if header:
             table = _path(header.group(1))
-            where.setdefault(table, number)
-            continue
-        key = re.match(r"^([A-Za-z0-9_.\"' -]+?)\s*=", line)
-        if key:
-            where.setdefault((*table, *_path(key.group(1))), number)
+            path = table
+        else:
+            key = re.match(r"^([A-Za-z0-9_.\"' -]+?)\s*=", line)
+            if not key:
+                continue
+            path = (*table, *_path(key.group(1)))
+        # A dotted key or table also says where its parents are first written.
+        for end in range(1, len(path) + 1):
+            where.setdefault(path[:end], number)
     return where
 
 
