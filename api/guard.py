@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, web
@@ -52,11 +52,12 @@ def authenticate(request: web.Request, keys: Collection[str]) -> str:
 class RateLimit:
     per_minute: int
     redis: Redis | None = None
+    clock: Callable[[], float] = time.time
     _windows: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     async def check(self, scope: str) -> None:
         """429 with Retry-After when the key used up this minute's calls."""
-        now = time.time()
+        now = self.clock()
         window = int(now // WINDOW)
         if self.redis is not None:
             name = f"ctv:api:rate:{scope}:{window}"

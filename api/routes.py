@@ -549,3 +549,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
             headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
             return response(ApiProblem(error.status, error.reason, headers=headers))
         raise
+    except Exception:
+        # A defect, or the database gone: the cabinet gets the same shape, the log the cause.
+        log.exception("API call %s %s failed", request.method, request.path)
+        return response(ApiProblem(500, "the desk could not handle this call; try again later"))

@@ -413,3 +413,28 @@ async def test_a_key_over_its_rate_gets_429(make_client: ClientFactory) -> None:
         "/api/v1/requests", params={"customer": "c"}, headers={"X-API-Key": OTHER_KEY}
     )
     assert other.status == 200
+
+
+async def test_with_redis_the_rate_is_shared_by_replicas(redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    from api.guard import RateLimit, scope_of
+
+    client = Redis.from_url(redis_url)
+    try:
+        # A fixed clock: the minute cannot roll over between the calls.
+        def clock() -> float:
+            return 1_800_000_000.0
+
+        one, two = RateLimit(2, client, clock), RateLimit(2, client, clock)
+        await one.check(scope_of(KEY))
+        await two.check(scope_of(KEY))
+        try:
+            await one.check(scope_of(KEY))
+        except Exception as error:
+            assert getattr(error, "status", None) == 429
+        else:
+            raise AssertionError("the third call of the minute was let through")
+        await two.check(scope_of(OTHER_KEY))  # another key, another count
+    finally:
+        await client.aclose()
