@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from redis.asyncio import Redis
 
 from api.problems import ApiProblem, invalid
@@ -131,6 +132,6 @@ async def read_multipart(request: web.Request, limit: int) -> list[Part]:
                 )
             )
         return parts
-    except (ValueError, AssertionError, RuntimeError) as error:
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as error:
         # aiohttp's reader raises these for a body that is not the multipart it claims.
         raise invalid("body", f"not valid multipart/form-data ({error})", 400) from None

@@ -57,6 +57,7 @@ _NUMBER = {
     "required": True,
     "description": "the request's number: CTV-1042 (or 1042)",
     "schema": {"type": "string"},
+    "example": "CTV-1001",
 }
 _IDEMPOTENCY = {
     "name": "Idempotency-Key",
@@ -206,6 +207,7 @@ def document(version: str) -> dict[str, Any]:
                         "in": "path",
                         "required": True,
                         "schema": {"type": "string"},
+                        "example": "org-7",
                     },
                     _IDEMPOTENCY,
                 ],

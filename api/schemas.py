@@ -80,7 +80,10 @@ class MessageIn(Strict):
 
 
 class ReopenIn(Strict):
-    reason: Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S")]
+    reason: Annotated[
+        str,
+        Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S", examples=["Не помогло"]),
+    ]
 
 
 class WithdrawIn(Strict):
@@ -93,7 +96,10 @@ class OrganisationPath(Strict):
 
 class OrganisationIn(Strict):
     name: Name
-    tariff: Annotated[str, Field(min_length=1, max_length=32, description="a tariff's code")]
+    tariff: Annotated[
+        str,
+        Field(min_length=1, max_length=32, description="a tariff's code", examples=["standard"]),
+    ]
 
 
 # -- answers ---------------------------------------------------------------------

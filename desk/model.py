@@ -139,4 +139,5 @@ def parse_number(text: str) -> int | None:
     cleaned = text.strip().upper().replace(" ", "-").lstrip("#")
     if cleaned.startswith("CTV-"):
         cleaned = cleaned[4:]
-    return int(cleaned) if cleaned.isdigit() else None
+    # isdigit() alone takes "¹" or "٣", which int() refuses.
+    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() else None
