@@ -438,3 +438,20 @@ async def test_with_redis_the_rate_is_shared_by_replicas(redis_url: str) -> None
         await two.check(scope_of(OTHER_KEY))  # another key, another count
     finally:
         await client.aclose()
+
+
+async def test_two_calls_at_once_with_one_key_create_one_request(
+    client: Client, sessions: SessionFactory
+) -> None:
+    import asyncio
+
+    headers = {**HEADERS, "Idempotency-Key": "order-3"}
+    answers = await asyncio.gather(
+        *[client.post("/api/v1/requests", json=request_body(), headers=headers) for _ in range(5)]
+    )
+    statuses = sorted(a.status for a in answers)
+    # One creates; the others either replay its answer or are told it is still running.
+    assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
+    numbers = {(await a.json())["number"] for a in answers if a.status == 201}
+    assert numbers == {"CTV-1001"}
+    assert await count(sessions, Ticket) == 1

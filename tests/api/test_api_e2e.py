@@ -91,17 +91,41 @@ async def test_a_cabinet_request_reaches_the_card_with_its_details(
     # The cabinet still finds its customer and request after the merge.
     listed = await served.get("/api/v1/requests", params={"customer": "cust-42"}, headers=HEADERS)
     assert [i["number"] for i in (await listed.json())["items"]] == ["CTV-1001"]
+    log = base64.b64encode(b"12:00 gateway timeout\n").decode()
     followed = await served.post(
-        "/api/v1/requests/CTV-1001/messages", json={"text": "Спасибо, работает"}, headers=HEADERS
+        "/api/v1/requests/CTV-1001/messages",
+        json={
+            "text": "Спасибо, работает. Лог и снимок прилагаю.",
+            "files": [
+                {"filename": "gateway.log", "content_base64": log},
+                {"filename": "after.jpg", "content_base64": shot},
+            ],
+        },
+        headers=HEADERS,
     )
     assert followed.status == 201
     await harness.settle()
     await people.wait_for_message(
         harness.backoffice, lambda m: "Спасибо, работает" in (m.text or "")
     )
+    # Relayed like a follow-up from the bot: the log as sent, the image cleaned.
+    document = await people.wait_for_message(
+        harness.backoffice, lambda m: "document" in m.data, after=photo
+    )
+    assert people.file_bytes(document.data["document"]["file_id"]) == b"12:00 gateway timeout\n"
+    again = await people.wait_for_message(
+        harness.backoffice, lambda m: "photo" in m.data, after=photo
+    )
+    assert not Image.open(
+        io.BytesIO(people.file_bytes(again.data["photo"][-1]["file_id"]))
+    ).getexif()
     # The same link again: harmless, the account is already this customer.
     await people.command(person, "start", link.split("start=", 1)[1])
     another = people.user("Иван", language_code="ru")
     await people.command(another, "start", link.split("start=", 1)[1])
     await people.wait_for_message(another, lambda m: "недействительна" in (m.text or ""))
     assert not people.violations()
+    # Shown once, the uploads are known to Telegram: a second showing reuses the file ids.
+    ticket = await harness.desk.ticket(agent, 1001)
+    stored = await harness.desk.attachments(ticket.id)
+    assert stored and all(a.file_id and a.upload_id for a in stored)
