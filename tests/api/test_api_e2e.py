@@ -67,6 +67,7 @@ async def test_a_cabinet_request_reaches_the_card_with_its_details(
     ):
         assert line in text
     assert "Анна Петрова" in text and "ООО Ромашка" in text
+    assert "anna@example.com" in text and "+7 900 000-00-00" in text
     # The screenshot went up as bytes, cleaned: Telegram got no EXIF and no GPS.
     photo = await people.wait_for_message(harness.backoffice, lambda m: "photo" in m.data)
     sent = people.file_bytes(photo.data["photo"][-1]["file_id"])
