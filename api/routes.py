@@ -438,14 +438,16 @@ def _rejected(field: str, error: ImageRejected) -> ApiProblem:
     return invalid(field, problem)
 
 
-async def _screenshots(files: Sequence[tuple[str, bytes]]) -> list[AttachmentIn]:
+async def _screenshots(
+    files: Sequence[tuple[str, bytes]], field: str = "screenshots", first: int = 0
+) -> list[AttachmentIn]:
     """The same checks and cleaning as a screenshot sent to the bot (``desk/images.py``)."""
     out = []
-    for index, (name, data) in enumerate(files):
+    for index, (name, data) in enumerate(files, start=first):
         try:
             clean = await asyncio.to_thread(inspect_and_clean, data)
         except ImageRejected as error:
-            raise _rejected(f"screenshots[{index}]", error) from None
+            raise _rejected(f"{field}[{index}]", error) from None
         stem = name.rsplit(".", 1)[0] or "screenshot"
         out.append(
             AttachmentIn.upload(
@@ -466,12 +468,10 @@ async def _follow_up_files(files: Sequence[tuple[str, bytes]]) -> list[Attachmen
     out = []
     for index, (name, data) in enumerate(files):
         try:
-            cleaned = await _screenshots([(name, data)])
+            cleaned = await _screenshots([(name, data)], "files", index)
         except ApiProblem as problem:
             if problem.status == 413 or "not an image" not in (problem.detail or ""):
-                raise ApiProblem(problem.status, f"files[{index}]: {problem.detail}") from None
-            if len(data) > 10 * 1024 * 1024:
-                raise ApiProblem(413, f"files[{index}]: over 10 MB") from None
+                raise
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             out.append(AttachmentIn.upload(data, mime, name, kind="document"))
             continue

@@ -455,3 +455,15 @@ async def test_two_calls_at_once_with_one_key_create_one_request(
     numbers = {(await a.json())["number"] for a in answers if a.status == 201}
     assert numbers == {"CTV-1001"}
     assert await count(sessions, Ticket) == 1
+
+
+async def test_a_follow_up_file_over_ten_megabytes_is_refused(client: Client, desk: Desk) -> None:
+    number = (await create(client))["number"]
+    form = FormData()
+    form.add_field("text", "лог целиком")
+    form.add_field("files", io.BytesIO(b"x" * (10 * 1024 * 1024 + 1)), filename="huge.log")
+    answer = await client.post(f"/api/v1/requests/{number}/messages", data=form, headers=HEADERS)
+    body = await problem(answer, 413)
+    assert body["detail"].startswith("files[0]: ")
+    shown = await (await client.get(f"/api/v1/requests/{number}", headers=HEADERS)).json()
+    assert [h["action"] for h in shown["history"]] == ["create"]
