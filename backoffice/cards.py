@@ -168,6 +168,8 @@ def customer_line(ticket: Ticket, texts: Texts) -> str:
     if customer.username:
         who += f" (@{escape(customer.username)})"
     parts = [who]
+    # The cabinet's contacts: a customer without Telegram is reached there.
+    parts.extend(escape(contact) for contact in (customer.email, customer.phone) if contact)
     if customer.organisation is not None:
         parts.append(escape(customer.organisation.name))
     parts.append(texts("backoffice.card.tariff", tariff=escape(ticket.tariff.name)))

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Router
@@ -30,6 +31,7 @@ from aiohttp import web
 from prometheus_client import Counter
 from redis.asyncio import BlockingConnectionPool, Redis
 
+import api
 import backoffice
 import backoffice.commands
 import dialogs
@@ -39,10 +41,11 @@ from bot.logs import Redactor
 from bot.plugins import load_plugins
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.startup import check_backoffice, connect
+from bot.startup import StartupError, check_backoffice, connect
 from bot.version import __version__
 from delivery import deliverers
 from desk.service import Desk, DeskConfig
+from desk.tariffs import TariffsFileError, read_tariffs
 from locales import LOCALES, Texts
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -243,7 +246,20 @@ async def confirm_offset(bot: Bot, last_update_id: int) -> None:
         log.warning("could not confirm handled updates to Telegram", exc_info=True)
 
 
+def cabinet_api(settings: Settings) -> api.ApiConfig:
+    return api.ApiConfig(
+        keys=settings.api_keys,
+        rate_per_minute=settings.api_rate_limit,
+        max_body_bytes=settings.api_max_body_mb * 1024 * 1024,
+        link_secret=settings.link_secret.get_secret_value(),
+    )
+
+
 async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
+    try:
+        tariffs = read_tariffs(Path(settings.tariffs_file)) if settings.tariffs_file else None
+    except TariffsFileError as error:
+        raise StartupError(str(error), 2) from None
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url, **database_pool(settings))
     sessions = create_session_factory(engine)
@@ -257,6 +273,8 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
             digest_schedule=settings.digest_schedule(),
         ),
     )
+    if tariffs is not None:
+        await desk.apply_tariffs(tariffs)
     redis = redis_client(settings) if settings.redis_url else None
     storage = fsm_storage(settings, redis)
     seen: SeenUpdates = RedisSeen(redis) if redis is not None else MemorySeen()
@@ -275,6 +293,11 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
         redactor=redactor,
     )
     app[ops.PLUGINS] = plugins
+
+    async def bot_username() -> str | None:
+        return (await bot.me()).username
+
+    api.setup(app, desk, cabinet_api(settings), bot_username, version=__version__, redis=redis)
     sender = OutboxSender(
         Delivery(
             bot,

@@ -73,6 +73,9 @@ class Settings(StorageSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     api_keys: Annotated[frozenset[str], NoDecode] = frozenset()
+    api_rate_limit: int = Field(120, ge=1, le=1_000_000)  # calls a minute per key
+    api_max_body_mb: int = Field(32, ge=1, le=1024)
+    tariffs_file: str = ""
     link_secret: SecretStr = SecretStr("")
     timezone: str = "Europe/Moscow"
     support_hours: str = "07:00-23:00"

@@ -24,6 +24,7 @@ from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
+    BufferedInputFile,
     InlineKeyboardMarkup,
     InputMediaDocument,
     InputMediaPhoto,
@@ -70,8 +71,9 @@ def says(error: TelegramBadRequest, fragments: Sequence[str]) -> bool:
 
 @dataclass(frozen=True)
 class File:
-    file_id: str
+    file_id: str  # empty for a file the cabinet uploaded that Telegram has not seen yet
     kind: str  # "photo" or "document"
+    upload_id: int | None = None
 
 
 def files_of(payload: dict[str, Any]) -> list[File]:
@@ -248,7 +250,7 @@ class _Job:
     async def post_files(self) -> None:
         """The request's screenshots beside its card (an album when there are several)."""
         stored = await self.context.desk.attachments(self.ticket.id)
-        files = [File(a.file_id, a.kind) for a in stored]
+        files = [File(a.file_id, a.kind, a.upload_id) for a in stored]
         if files:
             await self.in_place(lambda thread, reply: self._send_files(files, thread, reply))
 
@@ -264,6 +266,10 @@ class _Job:
         text = to_plain(str(payload.get("text") or ""))
         message_id = int(payload["message_id"])
         files = files_of(payload)
+        if any(not f.file_id for f in files):
+            # Files from the cabinet: their bytes (or, once shown, their file ids) are stored.
+            stored = await self.context.desk.attachments(self.ticket.id, message_id=message_id)
+            files = [File(a.file_id, a.kind, a.upload_id) for a in stored]
         markup = split_keyboard(message_id, self.texts) if text else None
         name = self.ticket.customer.name
 
@@ -398,25 +404,49 @@ class _Job:
         thread: int | None,
         reply: ReplyParameters | None,
     ) -> Message:
+        media = await self._media(file)
         if file.kind == "photo":
-            return await self.bot.send_photo(
+            sent = await self.bot.send_photo(
                 self.chat_id,
-                file.file_id,
+                media,
                 caption=caption,
                 parse_mode=ParseMode.HTML,
                 message_thread_id=thread,
                 reply_parameters=reply,
                 reply_markup=markup,
             )
-        return await self.bot.send_document(
-            self.chat_id,
-            file.file_id,
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            message_thread_id=thread,
-            reply_parameters=reply,
-            reply_markup=markup,
-        )
+        else:
+            sent = await self.bot.send_document(
+                self.chat_id,
+                media,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread,
+                reply_parameters=reply,
+                reply_markup=markup,
+            )
+        await self._remember([file], [sent])
+        return sent
+
+    async def _media(self, file: File) -> str | BufferedInputFile:
+        """A file id, or the bytes of a file the cabinet uploaded and Telegram has not seen."""
+        if file.file_id or file.upload_id is None:
+            return file.file_id
+        upload = await self.context.desk.upload(file.upload_id)
+        if upload is None:
+            raise LookupError(f"upload {file.upload_id} is gone")
+        return BufferedInputFile(upload.data, filename=upload.filename)
+
+    async def _remember(self, files: Sequence[File], sent: Sequence[Message]) -> None:
+        """Uploaded files get Telegram's file id: a retry or a second showing reuses it."""
+        for file, message in zip(files, sent, strict=False):
+            if file.file_id or file.upload_id is None:
+                continue
+            shown = message.photo[-1] if message.photo else message.document
+            if shown is not None:
+                await self.context.desk.remember_file_id(
+                    file.upload_id, shown.file_id, shown.file_unique_id
+                )
 
     async def _send_files(
         self, files: Sequence[File], thread: int | None, reply: ReplyParameters | None
@@ -431,9 +461,9 @@ class _Job:
                     sent = [await self._send_file(chunk[0], None, None, thread, reply)]
                 else:
                     media: list[InputMediaPhoto | InputMediaDocument] = [
-                        InputMediaPhoto(media=f.file_id)
+                        InputMediaPhoto(media=await self._media(f))
                         if kind == "photo"
-                        else InputMediaDocument(media=f.file_id)
+                        else InputMediaDocument(media=await self._media(f))
                         for f in chunk
                     ]
                     sent = await self.bot.send_media_group(
@@ -442,6 +472,7 @@ class _Job:
                         message_thread_id=thread,
                         reply_parameters=reply,
                     )
+                    await self._remember(chunk, sent)
                 first = first or sent[0].message_id
         assert first is not None
         return first

@@ -11,6 +11,7 @@ commit and to the event listeners after it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -30,7 +31,16 @@ from desk.sla import Target, due_times, target_for
 from desk.values import Actor, AttachmentIn, DeskConfig, MessageRef, utcnow
 from storage import repository as repo
 from storage.db import SessionFactory
-from storage.models import Agent, Attachment, Message, Outbox, Tariff, Ticket, TicketEvent
+from storage.models import (
+    Agent,
+    Attachment,
+    Message,
+    Outbox,
+    Tariff,
+    Ticket,
+    TicketEvent,
+    Upload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,13 +188,25 @@ class Change:
         )
         self.session.add(message)
         await self.session.flush()
-        self.attach(ticket, attachments, message_id=message.id)
+        await self.attach(ticket, attachments, message_id=message.id)
         return message
 
-    def attach(
+    async def attach(
         self, ticket: Ticket, items: Sequence[AttachmentIn], *, message_id: int | None = None
     ) -> None:
         for item in items:
+            upload_id = None
+            if item.data is not None:
+                upload = Upload(
+                    mime_type=item.mime_type or "application/octet-stream",
+                    filename=item.filename or "file",
+                    sha256=item.sha256 or hashlib.sha256(item.data).hexdigest(),
+                    data=item.data,
+                    created_at=self.now,
+                )
+                self.session.add(upload)
+                await self.session.flush()
+                upload_id = upload.id
             self.session.add(
                 Attachment(
                     ticket_id=ticket.id,
@@ -196,6 +218,7 @@ class Change:
                     width=item.width,
                     height=item.height,
                     sha256=item.sha256,
+                    upload_id=upload_id,
                     created_at=self.now,
                 )
             )

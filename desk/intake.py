@@ -118,7 +118,7 @@ async def _insert_ticket(
     change.recompute_due(ticket)
     session.add(ticket)
     await session.flush()
-    change.attach(ticket, attachments)
+    await change.attach(ticket, attachments)
     extra: dict[str, Any] = {"kind": ticket.kind, "channel": ticket.channel}
     if parent is not None:
         extra["parent_number"] = parent.number

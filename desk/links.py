@@ -9,6 +9,11 @@ the organisation's external id in the cabinet, ``expiry`` a Unix time in base
 base64url without padding. The secret is the ``LINK_SECRET`` setting, shared
 with the cabinet. Only the desk verifies a link: ``Desk.join_organisation``
 takes the token as it came and refuses it with :class:`InvalidLink`.
+
+The HTTP API hands out a second kind, ``c_<customer>_<number>_<expiry>_<sig>``
+(ids and expiry in base 36, signed the same way): it ties the Telegram account
+that follows it to the cabinet's customer, their organisation and the request
+just filed (``Desk.follow_cabinet_link``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import UTC, datetime
 from desk.errors import InvalidLink as InvalidLink
 
 PREFIX = "o"
+REQUEST_PREFIX = "c"
 SIGNATURE_LENGTH = 22  # 16 bytes in base64url without padding
 MAX_PAYLOAD = 64
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9-]{1,24}$")
@@ -84,3 +90,45 @@ def verify_organisation_link(secret: str, payload: str, now: datetime) -> Organi
     if expires_at <= now:
         raise InvalidLink("expired")
     return OrganisationLink(parts[1], expires_at)
+
+
+@dataclass(frozen=True)
+class RequestLink:
+    customer_id: int
+    number: int
+    expires_at: datetime
+
+
+def sign_request_link(secret: str, customer_id: int, number: int, expires_at: datetime) -> str:
+    if not secret:
+        raise ValueError("LINK_SECRET is not set")
+    expiry = _base36(int(expires_at.timestamp()))
+    body = f"{REQUEST_PREFIX}_{_base36(customer_id)}_{_base36(number)}_{expiry}"
+    token = f"{body}_{_signature(secret, body)}"
+    assert len(token) <= MAX_PAYLOAD
+    return token
+
+
+def is_request_link(payload: str) -> bool:
+    return payload.startswith(f"{REQUEST_PREFIX}_")
+
+
+def verify_request_link(secret: str, payload: str, now: datetime) -> RequestLink:
+    body, separator, signature = (
+        payload[: -SIGNATURE_LENGTH - 1],
+        payload[-SIGNATURE_LENGTH - 1 : -SIGNATURE_LENGTH],
+        payload[-SIGNATURE_LENGTH:],
+    )
+    parts = body.split("_")
+    if not secret or separator != "_" or len(parts) != 4 or parts[0] != REQUEST_PREFIX:
+        raise InvalidLink("malformed")
+    if not hmac.compare_digest(_signature(secret, body), signature):
+        raise InvalidLink("bad signature")
+    try:
+        customer_id, number, expiry = (int(p, 36) for p in parts[1:])
+        expires_at = datetime.fromtimestamp(expiry, UTC)
+    except (ValueError, OverflowError):
+        raise InvalidLink("bad expiry") from None
+    if expires_at <= now:
+        raise InvalidLink("expired")
+    return RequestLink(customer_id, number, expires_at)

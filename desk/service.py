@@ -20,6 +20,8 @@ The rules live by the phase of a request's life; find one there:
   agents;
 - ``desk/digests.py``: managers' digests, on demand and on schedule (the
   arithmetic in ``desk/digest.py``);
+- ``desk/cabinet.py``: the personal cabinet's customers, organisations and
+  tariffs, its deep link, uploaded files and idempotency keys;
 - ``desk/sla_watch.py``: SLA warnings at 80 % and at breach, the reminder of a
   customer who was asked a question (the arithmetic in ``desk/watch.py``).
 
@@ -30,6 +32,7 @@ them, do not modify them.
 from __future__ import annotations
 
 from desk.assignment import Assignment
+from desk.cabinet import Cabinet
 from desk.conversation import Conversation, Route, RouteKind
 from desk.digests import Digests
 from desk.intake import Intake
@@ -54,7 +57,7 @@ from desk.values import (
 )
 
 
-class Desk(Intake, Assignment, Conversation, Resolution, People, Queries, Watch, Digests):
+class Desk(Intake, Assignment, Conversation, Resolution, People, Queries, Watch, Digests, Cabinet):
     """The desk: every use case, one phase per base class, one transaction each."""
 
 

@@ -61,6 +61,12 @@ class Actor:
 
 @dataclass(frozen=True)
 class AttachmentIn:
+    """A file for a request: one Telegram already has (``file_id``), or bytes (``data``).
+
+    Bytes come from the cabinet's HTTP API, already checked and cleaned; the
+    desk keeps them until the first delivery gives them a Telegram file id.
+    """
+
     file_id: str
     file_unique_id: str
     kind: str = "photo"
@@ -68,6 +74,34 @@ class AttachmentIn:
     width: int | None = None
     height: int | None = None
     sha256: str | None = None
+    data: bytes | None = None
+    mime_type: str | None = None
+    filename: str | None = None
+
+    @classmethod
+    def upload(
+        cls,
+        data: bytes,
+        mime_type: str,
+        filename: str,
+        *,
+        kind: str = "photo",
+        width: int | None = None,
+        height: int | None = None,
+        sha256: str | None = None,
+    ) -> AttachmentIn:
+        return cls(
+            "",
+            "",
+            kind,
+            len(data),
+            width,
+            height,
+            sha256,
+            data=data,
+            mime_type=mime_type,
+            filename=filename,
+        )
 
 
 @dataclass(frozen=True)

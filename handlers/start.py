@@ -1,8 +1,10 @@
 """/start: greet, say what the desk does and when, offer the two main actions.
 
 A deep-link payload (``t.me/<bot>?start=<payload>``) may open one of the
-customer's requests (``t_1042``) or tie the customer to their organisation
-with a signed link from the cabinet (``o_…``, see desk/links.py). A bad link
+customer's requests (``t_1042``), tie the customer to their organisation
+with a signed link from the cabinet (``o_…``, see desk/links.py), or tie this
+Telegram account to a cabinet customer and the request the cabinet just filed
+(``c_…``, handed out by the HTTP API). A bad link
 is said so in one line, and the normal start follows.
 """
 
@@ -15,8 +17,8 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 
 from desk.errors import InvalidLink, NotFound
-from desk.links import is_organisation_link
-from desk.model import parse_number
+from desk.links import is_organisation_link, is_request_link
+from desk.model import format_number, parse_number
 from desk.service import Actor, Desk
 from handlers import keyboards
 from handlers.my import render_ticket
@@ -49,6 +51,22 @@ async def start(
         except NotFound:
             await message.answer(texts("start.link_not_found"))
         else:
+            await message.answer(
+                await render_ticket(desk, actor, texts, ticket),
+                reply_markup=keyboards.ticket_actions(texts, ticket),
+            )
+            return
+    elif is_request_link(payload):
+        try:
+            followed = await desk.follow_cabinet_link(
+                actor, payload, secret=settings.link_secret.get_secret_value()
+            )
+            ticket = await desk.ticket(actor, followed.number)
+        except (InvalidLink, NotFound):
+            await message.answer(texts("start.link_invalid"))
+        else:
+            shown = format_number(followed.number)
+            await message.answer(texts("start.linked_request", number=shown))
             await message.answer(
                 await render_ticket(desk, actor, texts, ticket),
                 reply_markup=keyboards.ticket_actions(texts, ticket),

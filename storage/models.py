@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -123,6 +124,9 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str | None] = mapped_column(String(8))
+    # What the personal cabinet says of its customer (R8).
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     blocked_bot_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -251,6 +255,40 @@ class Attachment(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # A file that came over HTTP: its bytes until Telegram gives it a file id
+    # (``file_id`` is empty until the first delivery).
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Upload(Base):
+    """The cleaned bytes of a file the cabinet sent (Telegram never saw it)."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mime_type: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiIdempotency(Base):
+    """The first answer to an HTTP API call made with an ``Idempotency-Key``.
+
+    ``scope`` names the API key (a hash, never the key); ``fingerprint`` the
+    call (method, path, body), so the same key reused for another call is
+    refused. A row without ``status_code`` is a call still in progress.
+    """
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     INTEGER_MAX,
     Agent,
+    ApiIdempotency,
     Attachment,
     Counter,
     Customer,
@@ -23,9 +24,11 @@ from storage.models import (
     Organisation,
     Outbox,
     ProcessedUpdate,
+    SlaTarget,
     Tariff,
     Ticket,
     TicketEvent,
+    Upload,
 )
 
 # The desk's status sets as stored (strings). Storage may not import the desk, so
@@ -301,3 +304,75 @@ async def waiting_tickets(session: AsyncSession) -> Sequence[Ticket]:
     """Requests waiting for their customer's answer."""
     query = select(Ticket).where(Ticket.status == "waiting_customer")
     return (await session.execute(query)).scalars().all()
+
+
+async def customer_by_external_id(session: AsyncSession, external_id: str) -> Customer | None:
+    query = select(Customer).where(Customer.external_id == external_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def customer_ticket_count(session: AsyncSession, customer_id: int) -> int:
+    query = select(func.count()).where(Ticket.customer_id == customer_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def tariffs(session: AsyncSession) -> Sequence[Tariff]:
+    return (await session.execute(select(Tariff).order_by(Tariff.id))).scalars().all()
+
+
+async def replace_targets(
+    session: AsyncSession, tariff: Tariff, targets: dict[int, tuple[int, int]]
+) -> None:
+    """Set a tariff's SLA targets: priority -> (first response, resolution) minutes."""
+    await session.execute(delete(SlaTarget).where(SlaTarget.tariff_id == tariff.id))
+    for priority, (first, resolution) in sorted(targets.items()):
+        session.add(
+            SlaTarget(
+                tariff_id=tariff.id,
+                priority=priority,
+                first_response_minutes=first,
+                resolution_minutes=resolution,
+            )
+        )
+    await session.flush()
+
+
+async def upload(session: AsyncSession, upload_id: int) -> Upload | None:
+    return await session.get(Upload, upload_id)
+
+
+async def remember_file_id(
+    session: AsyncSession, upload_id: int, file_id: str, file_unique_id: str
+) -> None:
+    """An uploaded file reached Telegram: later deliveries reuse its file id."""
+    await session.execute(
+        update(Attachment)
+        .where(Attachment.upload_id == upload_id, Attachment.file_id == "")
+        .values(file_id=file_id, file_unique_id=file_unique_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def idempotency_row(session: AsyncSession, scope: str, key: str) -> ApiIdempotency | None:
+    query = select(ApiIdempotency).where(ApiIdempotency.scope == scope, ApiIdempotency.key == key)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def prune_idempotency(session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(ApiIdempotency).where(ApiIdempotency.created_at < before))
+
+
+async def move_customer_records(session: AsyncSession, source_id: int, into_id: int) -> None:
+    """Requests and history of one customer become another's (merging two rows of one person)."""
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.customer_id == source_id)
+        .values(customer_id=into_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(TicketEvent)
+        .where(TicketEvent.actor_customer_id == source_id)
+        .values(actor_customer_id=into_id)
+        .execution_options(synchronize_session=False)
+    )

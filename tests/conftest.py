@@ -106,6 +106,8 @@ def empty_postgres_url() -> Iterator[str]:
 TRANSIENT_TABLES = (
     "outbox",
     "attachments",
+    "uploads",
+    "api_idempotency",
     "messages",
     "ticket_events",
     "tickets",

@@ -23,8 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 # What each package may import besides itself and third-party libraries.
 ALLOWED: dict[str, frozenset[str]] = {
     "bot": frozenset(
-        {"delivery", "handlers", "dialogs", "backoffice", "tgkit", "desk", "storage", "locales"}
+        {
+            "api",
+            "delivery",
+            "handlers",
+            "dialogs",
+            "backoffice",
+            "tgkit",
+            "desk",
+            "storage",
+            "locales",
+        }
     ),
+    # The cabinet's HTTP API, beside handlers: the desk's use cases, nothing of Telegram.
+    "api": frozenset({"tgkit", "desk", "storage", "locales"}),
     "delivery": frozenset(
         {"handlers", "dialogs", "backoffice", "tgkit", "desk", "storage", "locales"}
     ),

@@ -8,6 +8,7 @@ start-my_requests = 📋 My requests
 start-link_not_found = No request was found for this link.
 start-link_invalid = The link from the personal cabinet is invalid or has expired. Get a new one in the cabinet; meanwhile the bot works as usual.
 start-linked = Done: you are linked to the organisation “{ $organisation }”. Your requests are served on its tariff.
+start-linked_request = Done: this chat is now tied to your personal cabinet. Answers about { $number } and support's messages will come here.
 
 ## commands
 

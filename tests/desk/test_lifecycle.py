@@ -173,6 +173,6 @@ def test_numbers_round_trip(number: int) -> None:
         assert parse_number(typed) == number
 
 
-@pytest.mark.parametrize("text", ["CTV-", "abc", "", "CTV-12a"])
+@pytest.mark.parametrize("text", ["CTV-", "abc", "", "CTV-12a", "¹", "CTV-١٢"])
 def test_not_numbers(text: str) -> None:
     assert parse_number(text) is None

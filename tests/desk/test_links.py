@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 
 from desk.links import (
     MAX_PAYLOAD,
+    SIGNATURE_LENGTH,
     InvalidLink,
     sign_organisation_link,
+    sign_request_link,
     verify_organisation_link,
+    verify_request_link,
 )
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -49,3 +52,27 @@ def test_bad_organisation_ids_are_not_signed() -> None:
         sign_organisation_link(SECRET, "has_underscore", NOW)
     with pytest.raises(ValueError):
         sign_organisation_link("", "org", NOW)
+
+
+@given(st.integers(1, 10**9), st.integers(1001, 10**12), st.integers(1, 10 * 365 * 86400))
+def test_request_links_round_trip_and_fit(customer_id: int, number: int, seconds: int) -> None:
+    token = sign_request_link(SECRET, customer_id, number, NOW + timedelta(seconds=seconds))
+    assert len(token) <= MAX_PAYLOAD and re.fullmatch(r"[A-Za-z0-9_-]+", token)
+    link = verify_request_link(SECRET, token, NOW)
+    assert (link.customer_id, link.number) == (customer_id, number)
+
+
+def test_request_links_refuse_forgery_expiry_and_the_other_kind() -> None:
+    token = sign_request_link(SECRET, 7, 1042, NOW + timedelta(days=1))
+    body = token[: -SIGNATURE_LENGTH - 1]
+    # Another customer with the same signature, another secret, a late clock.
+    forged = body.replace("c_7_", "c_8_") + token[-SIGNATURE_LENGTH - 1 :]
+    for bad, secret, now in (
+        (forged, SECRET, NOW),
+        (token, "other", NOW),
+        (token, SECRET, NOW + timedelta(days=2)),
+        (token, "", NOW),
+        (sign_organisation_link(SECRET, "org", NOW + timedelta(days=1)), SECRET, NOW),
+    ):
+        with pytest.raises(InvalidLink):
+            verify_request_link(secret, bad, now)
