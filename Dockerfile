@@ -9,6 +9,7 @@ WORKDIR /src
 RUN python -m venv /opt/desk
 COPY pyproject.toml README.md ./
 COPY bot bot
+COPY api api
 COPY delivery delivery
 COPY handlers handlers
 COPY dialogs dialogs
