@@ -20,6 +20,7 @@ from handlers.states import CustomerStates
 from locales import Texts
 from tgkit.attachments import cleaned_attachments, rejection_text
 from tgkit.callbacks import LegacyButton, RatingCallback, TicketAction, TicketCallback
+from tgkit.edits import drop_keyboard
 from tgkit.html import to_plain
 
 
@@ -35,7 +36,7 @@ async def confirm(
     await query.answer(texts("done.confirmed"))
     if isinstance(query.message, Message):
         # The buttons of the resolution message are spent.
-        await query.message.edit_reply_markup(reply_markup=None)
+        await drop_keyboard(query.message)
 
 
 async def disagree(
@@ -89,7 +90,7 @@ async def withdraw(
     await desk.withdraw(actor, number)
     await query.answer(texts("done.withdrawn"))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await drop_keyboard(query.message)
 
 
 async def add_info(
@@ -145,7 +146,7 @@ async def rate(
     await desk.rate(actor, callback_data.number, callback_data.stars)
     await query.answer(texts("done.rated"))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await drop_keyboard(query.message)
 
 
 def attachments_from_data(data: dict[str, Any]) -> list[AttachmentIn]:

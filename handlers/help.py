@@ -13,6 +13,7 @@ from desk.service import Actor, Desk
 from locales import LOCALES, Texts
 from tgkit.callbacks import LanguageCallback
 from tgkit.config import ChatSettings
+from tgkit.edits import replace_text
 from tgkit.middlewares import ActorCache
 
 NAMES = {"ru": "Русский", "en": "English"}
@@ -43,7 +44,7 @@ async def lang_chosen(
     actor_cache.forget(query.from_user.id)  # the next update speaks the new language
     await query.answer(Texts(callback_data.locale)("lang.set"))
     if isinstance(query.message, Message):
-        await query.message.edit_text(Texts(callback_data.locale)("lang.set"))
+        await replace_text(query.message, Texts(callback_data.locale)("lang.set"))
 
 
 def router() -> Router:

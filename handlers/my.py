@@ -21,6 +21,7 @@ from tgkit.callbacks import (
     TicketAction,
     TicketCallback,
 )
+from tgkit.edits import replace_text
 from tgkit.html import to_plain
 
 PAGE = 5
@@ -61,7 +62,7 @@ async def my_page(
 ) -> None:
     text, markup = await _page(desk, actor, texts, max(0, callback_data.offset))
     if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
+        await replace_text(query.message, text, markup)  # type: ignore[arg-type]
     await query.answer()
 
 

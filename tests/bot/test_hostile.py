@@ -164,3 +164,20 @@ async def test_an_agents_sticker_reply_to_a_card_is_refused_to_the_agent(
     await harness.people.wait_for_message(
         harness.backoffice, contains("Это не дойдёт до клиента"), after=card
     )
+
+
+async def test_a_second_press_on_a_spent_message_is_still_answered(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    person, menu = await greeted(harness)
+    await harness.people.command(person, "lang")
+    choice = await harness.people.wait_for_message(person, lambda m: bool(m.buttons), after=menu)
+    data = next(b["callback_data"] for b in choice.buttons if b["callback_data"] == "lang:ru")
+    first = await harness.people.press(person, choice, data=data)
+    await first.answer()
+    # The same press again (a double tap, or an old client): the text is already there.
+    second = await harness.people.press_forged(person, choice, data)
+    await second.answer()
+    flow = harness.dispatcher.flow  # type: ignore[attr-defined]
+    await harness.people.wait_for(lambda: flow.active == 0, what="the press handled")
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]

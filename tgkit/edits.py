@@ -1,0 +1,41 @@
+"""Editing a message the person pressed a button on, when the edit may have nothing to do.
+
+A press can come twice (a double tap, a forged press, an old keyboard), or on a
+message Telegram no longer lets the bot edit (deleted, or older than 48 hours).
+Telegram then refuses the edit; the press was still handled and must not end
+in "something went wrong". A text that cannot replace the old one is sent anew.
+"""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup, Message
+
+NOTHING_TO_DO = "message is not modified"
+CANNOT_EDIT = ("message to edit not found", "message can't be edited")
+
+
+async def drop_keyboard(message: Message) -> None:
+    """The buttons of the message are spent: remove them, if they are still there."""
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as error:
+        if NOTHING_TO_DO not in error.message and not any(
+            reason in error.message for reason in CANNOT_EDIT
+        ):
+            raise
+
+
+async def replace_text(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show ``text`` in place of the message; as a new message when it cannot be edited."""
+    try:
+        await message.edit_text(text, reply_markup=reply_markup)
+    except TelegramBadRequest as error:
+        if NOTHING_TO_DO in error.message:
+            return
+        if any(reason in error.message for reason in CANNOT_EDIT):
+            await message.answer(text, reply_markup=reply_markup)
+            return
+        raise
