@@ -76,7 +76,9 @@ async def test_replicas_sharing_redis_keep_the_global_limit(
     world.limits.enabled = True
     world.limits.global_per_second = 20
     chats = await started_users(emulator, 60)
-    limits = Limits(global_count=20, margin=0.05)
+    # The margin absorbs the time between the limiter's grant and the emulator's count
+    # of the call; on a loaded two-core machine that exceeded 0.05 s (CI saw a 429).
+    limits = Limits(global_count=20, margin=0.25)
     replicas = [make_bot(LimiterMiddleware(Limiter(redis, limits))) for _ in range(2)]
 
     async def replica(bot: Bot, chat_ids: list[int]) -> None:
