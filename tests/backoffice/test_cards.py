@@ -311,3 +311,11 @@ def test_command_menu_is_valid_for_telegram() -> None:
     for locale in LOCALES:
         for command in menu(Texts(locale)):
             assert command.command.islower() and 1 <= len(command.description) <= 256
+
+
+def test_a_card_gives_markup_characters_their_full_room(view: View) -> None:
+    # 3 000 characters of "<" and "&" are 13 500 escaped: the card counts what Telegram does.
+    ticket = make_ticket(description="<&" * 1500, technical_details=None)
+    html = card_text(ticket, view)
+    assert len(html) > MAX_TEXT >= text_length(html)
+    assert "<&" * 1500 in visible(html) and "…" not in visible(html)
