@@ -44,7 +44,7 @@ from desk.model import (
 from desk.sla import is_overdue
 from locales import Texts
 from storage.models import Agent, Ticket, TicketEvent
-from tgkit.html import split_html, text_length, to_plain, utf16_len
+from tgkit.html import cut_text, split_html, text_length, to_plain, utf16_len
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -72,23 +72,13 @@ CLOSE_CHOICES: tuple[CloseReason, ...] = tuple(
 )
 
 
-def _cut_raw(raw: str, budget: int) -> str:
-    """The longest prefix of ``raw`` of at most ``budget`` UTF-16 code units."""
-    used = 0
-    for index, char in enumerate(raw):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > budget:
-            return raw[:index]
-    return raw
-
-
 def fit(raw: str, budget: int) -> str:
     """``raw`` escaped, cut with an ellipsis when its text would not fit ``budget``."""
     if utf16_len(raw) <= budget:
         return escape(raw)
     if budget <= 0:
         return ""
-    return escape(_cut_raw(raw, budget - 1).rstrip()) + ELLIPSIS
+    return escape(cut_text(raw, budget - 1).rstrip()) + ELLIPSIS
 
 
 def fit_plain(raw: str, budget: int) -> str:

@@ -38,6 +38,16 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def cut_text(raw: str, units: int) -> str:
+    """The longest prefix of plain ``raw`` of at most ``units`` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(raw):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return raw[:index]
+    return raw
+
+
 def to_plain(html: str) -> str:
     """The text of Telegram HTML: tags dropped, entities decoded."""
     return plain_text(html)

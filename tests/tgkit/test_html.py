@@ -17,6 +17,7 @@ from tgkit.html import (
     MAX_TEXT,
     _raw_parts,
     cut_html,
+    cut_text,
     split_html,
     text_length,
     to_plain,
@@ -172,3 +173,9 @@ def test_white_space_only_gives_no_parts() -> None:
     assert split_html("") == []
     assert split_html("<b> \n </b>") == []
     assert [to_plain(p).strip() for p in split_html(" " * 5000 + "x")] == ["x"]
+
+
+def test_plain_text_is_cut_by_code_units_between_characters() -> None:
+    assert cut_text("😀😀😀", 5) == "😀😀"
+    assert cut_text("ab😀", 3) == "ab"
+    assert cut_text("abc", 10) == "abc"
