@@ -2,8 +2,12 @@
 
 Everything here turns desk objects into Telegram HTML and keyboards and calls
 nothing. Every inserted value is escaped; every text is measured against
-Telegram's limits on its HTML source in UTF-16 code units, which is never
-shorter than what Telegram counts, so a rendered text is never refused.
+Telegram's limits as Telegram counts it (UTF-16 code units of the text after
+entity parsing, :func:`tgkit.html.text_length`), so a text of "<" and "&" gets
+its full room and a rendered text is never refused. What must stay one message
+(a card, an event line) is cut with "…" between characters, never inside a tag
+or an entity; what may take several messages is split with
+:func:`tgkit.html.split_html`.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from desk.model import (
 from desk.sla import is_overdue
 from locales import Texts
 from storage.models import Agent, Ticket, TicketEvent
-from tgkit.html import to_plain
+from tgkit.html import cut_text, split_html, text_length, to_plain, utf16_len
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -68,32 +72,13 @@ CLOSE_CHOICES: tuple[CloseReason, ...] = tuple(
 )
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut_raw(raw: str, budget: int) -> str:
-    """The longest prefix of ``raw`` whose escaped form fits ``budget`` (UTF-16 units)."""
-    if utf16_len(escape(raw)) <= budget:
-        return raw
-    low, high = 0, len(raw)
-    while low < high:  # escaping is monotonic in the prefix length: bisect
-        middle = (low + high + 1) // 2
-        if utf16_len(escape(raw[:middle])) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return raw[:low]
-
-
 def fit(raw: str, budget: int) -> str:
-    """``raw`` escaped, cut with an ellipsis when it would not fit ``budget``."""
-    escaped = escape(raw)
-    if utf16_len(escaped) <= budget:
-        return escaped
+    """``raw`` escaped, cut with an ellipsis when its text would not fit ``budget``."""
+    if utf16_len(raw) <= budget:
+        return escape(raw)
     if budget <= 0:
         return ""
-    return escape(_cut_raw(raw, budget - 1).rstrip()) + ELLIPSIS
+    return escape(cut_text(raw, budget - 1).rstrip()) + ELLIPSIS
 
 
 def fit_plain(raw: str, budget: int) -> str:
@@ -101,26 +86,6 @@ def fit_plain(raw: str, budget: int) -> str:
     if len(raw) <= budget:
         return raw
     return raw[: max(budget - 1, 0)].rstrip() + ELLIPSIS
-
-
-def split_escaped(raw: str, budget: int) -> list[str]:
-    """``raw`` escaped and cut into pieces of at most ``budget``, at line or word breaks."""
-    pieces: list[str] = []
-    rest = raw
-    while rest:
-        head = _cut_raw(rest, budget)
-        if len(head) < len(rest):
-            # Prefer a line break, then a space, in the second half of the piece.
-            for mark in ("\n", " "):
-                at = head.rfind(mark)
-                if at > len(head) // 2:
-                    head = head[: at + 1]
-                    break
-        if not head:  # a budget too small for one character: give up cutting
-            head = rest[:1]
-        pieces.append(escape(head.strip("\n")))
-        rest = rest[len(head) :]
-    return [p for p in pieces if p] or [""]
 
 
 @dataclass(frozen=True)
@@ -222,7 +187,7 @@ def card_text(ticket: Ticket, view: View) -> str:
     if ticket.customer.blocked_bot_at is not None:
         lines.append(texts("backoffice.card.blocked", at=view.time(ticket.customer.blocked_bot_at)))
     head = "\n".join(lines)
-    return head + _body(ticket, texts, MAX_TEXT - utf16_len(head))
+    return head + _body(ticket, texts, MAX_TEXT - text_length(head))
 
 
 def _sla_lines(ticket: Ticket, view: View) -> list[str]:
@@ -250,12 +215,12 @@ def _body(ticket: Ticket, texts: Texts, budget: int) -> str:
     description_frame = "\n\n" + texts("backoffice.card.description", text="")
     details_raw = ticket.technical_details or ""
     details_frame = "\n" + texts("backoffice.card.details", text="") if details_raw else ""
-    room = budget - utf16_len(description_frame) - utf16_len(details_frame)
-    details_wanted = utf16_len(escape(details_raw))
+    room = budget - text_length(description_frame) - text_length(details_frame)
+    details_wanted = utf16_len(details_raw)
     # The description matters more; details get what it leaves, but at least a third.
     details_room = min(details_wanted, room // 3) if details_raw else 0
     description = fit(ticket.description, room - details_room)
-    details_room = room - utf16_len(description)
+    details_room = room - text_length(description)
     body = "\n\n" + texts("backoffice.card.description", text=description)
     if details_raw:
         body += "\n" + texts("backoffice.card.details", text=fit(details_raw, details_room))
@@ -347,15 +312,19 @@ def split_keyboard(message_id: int, texts: Texts) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
-def customer_message(name: str, text: str, texts: Texts, *, limit: int = MAX_TEXT) -> list[str]:
-    """A customer's message for the group: who wrote, then the text, cut to ``limit``."""
+def customer_message(
+    name: str, text: str, texts: Texts, *, limit: int = MAX_TEXT, first: int | None = None
+) -> list[str]:
+    """A customer's (plain) message for the group: who wrote, then the text, in parts.
+
+    Each part within ``limit``, the first within ``first`` when given (a caption).
+    """
     header = texts(
         "backoffice.relay.customer", name=escape(name or texts("backoffice.card.no_name"))
     )
     if not text:
         return [header]
-    pieces = split_escaped(text, limit - utf16_len(header) - 1)
-    return [f"{header}\n{pieces[0]}", *pieces[1:]]
+    return split_html(f"{header}\n{escape(text)}", limit, first=first)
 
 
 def sla_warning_text(payload: dict[str, Any], view: View) -> str:
@@ -380,7 +349,7 @@ def event_text(action: str, comment: str | None, texts: Texts) -> str:
         quote = texts("backoffice.event.comment", comment="")
         line += "\n" + texts(
             "backoffice.event.comment",
-            comment=fit(comment, MAX_TEXT - utf16_len(line) - utf16_len(quote) - 1),
+            comment=fit(comment, MAX_TEXT - text_length(line) - text_length(quote) - 1),
         )
     return line
 
@@ -527,13 +496,15 @@ def history_texts(ticket: Ticket, events: Iterable[TicketEvent], view: View) -> 
         topic=fit(ticket.topic, 200),
     )
     messages: list[str] = []
-    current = title
+    current, length = title, text_length(title)
     for line in lines:
-        if utf16_len(current) + 2 + utf16_len(line) > MAX_TEXT:
+        size = text_length(line)
+        if length + 2 + size > MAX_TEXT:
             messages.append(current)
-            current = line
+            current, length = line, size
         else:
             current += "\n\n" + line
+            length += 2 + size
     messages.append(current)
     return messages
 

@@ -13,7 +13,6 @@ created again and the message delivered into it.
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,14 +41,12 @@ from backoffice.cards import (
     event_text,
     fit,
     sla_warning_text,
-    split_escaped,
     split_keyboard,
     topic_name,
-    utf16_len,
 )
 from locales import Texts
 from storage.models import Outbox, Ticket
-from tgkit.html import to_plain
+from tgkit.html import text_length, to_plain
 from tgkit.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -275,9 +272,9 @@ class _Job:
 
         async def send(thread: int | None, reply: ReplyParameters | None) -> int:
             if len(files) == 1:
-                caption, *rest = customer_message(name, text, self.texts, limit=MAX_CAPTION)
+                caption, *rest = customer_message(name, text, self.texts, first=MAX_CAPTION)
                 copy = await self._send_file(files[0], caption, markup, thread, reply)
-                for piece in split_escaped(_unescape_all(rest), MAX_TEXT) if rest else ():
+                for piece in rest:
                     await self._send_text(piece, None, thread_id=thread, reply=reply)
                 return copy.message_id
             first: int | None = None
@@ -478,17 +475,12 @@ class _Job:
         return first
 
 
-def _unescape_all(pieces: Sequence[str]) -> str:
-    """The raw text of pieces :func:`customer_message` escaped, to cut them anew."""
-    return "".join(html.unescape(p) for p in pieces)
-
-
 def _single(name: str, text: str, texts: Texts, limit: int) -> str:
     """A customer's message in one piece (an edit cannot add messages): cut if needed."""
     header = customer_message(name, "", texts)[0]
     if not text:
         return header
-    return f"{header}\n{fit(text, limit - utf16_len(header) - 1)}"
+    return f"{header}\n{fit(text, limit - text_length(header) - 1)}"
 
 
 _default = BackofficeDeliverer()

@@ -2,7 +2,9 @@
 
 Texts of agents' replies arrive as Telegram HTML (the agent's formatting,
 already escaped by aiogram's ``html_text``); every other inserted value is
-escaped here.
+escaped here. Long texts are split with :func:`tgkit.html.split_html` (the full
+text stays in history); one file carries the text as its caption, so an edit
+of the reply knows to correct a caption.
 """
 
 from __future__ import annotations
@@ -24,10 +26,8 @@ from desk.resolution import may_be_rated
 from handlers import keyboards
 from locales import Texts, pick_locale
 from storage.models import Outbox, Ticket
+from tgkit.html import MAX_CAPTION, cut_html, split_html
 from tgkit.outbox import Delivery
-
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
 
 
 def local_time(moment: str | datetime | None, context: Delivery) -> str:
@@ -35,19 +35,6 @@ def local_time(moment: str | datetime | None, context: Delivery) -> str:
         return "—"
     value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
     return value.astimezone(context.desk.calendar.hours.tz).strftime("%d.%m.%Y %H:%M")
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut a long text at line breaks where possible; the full text stays in history."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    parts.append(text)
-    return [p for p in parts if p.strip()]
 
 
 def render(
@@ -126,7 +113,7 @@ async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int 
     if files:
         sent_id = await _send_media(row.chat_id, files, text, markup, context)
     else:
-        parts = split_text(text)
+        parts = split_html(text)
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             message = await bot.send_message(
@@ -146,23 +133,33 @@ async def _send_media(
     markup: InlineKeyboardMarkup | None,
     context: Delivery,
 ) -> int:
-    """Files with the text: one file carries it as a caption when it fits, else it follows.
+    """Files with the text: one file carries it as its caption, else the text comes first.
 
-    Photos and documents cannot share an album, so each kind goes as its own.
+    A caption too long goes on in messages after the file; photos and documents
+    cannot share an album, so each kind goes as its own.
     """
     bot = context.bot
-    if len(files) == 1 and len(text) <= CAPTION_LIMIT:
+    if len(files) == 1:
+        caption, *rest = split_html(text, first=MAX_CAPTION) or [""]
         item = files[0]
+        markup_here = None if rest else markup
         if item.get("kind") == "photo":
-            sent = await bot.send_photo(chat_id, item["file_id"], caption=text, reply_markup=markup)
+            sent = await bot.send_photo(
+                chat_id, item["file_id"], caption=caption or None, reply_markup=markup_here
+            )
         else:
             sent = await bot.send_document(
-                chat_id, item["file_id"], caption=text, reply_markup=markup
+                chat_id, item["file_id"], caption=caption or None, reply_markup=markup_here
             )
+        for index, part in enumerate(rest):
+            last = index == len(rest) - 1
+            await bot.send_message(chat_id, part, reply_markup=markup if last else None)
         return sent.message_id
     first: int | None = None
-    for part in split_text(text):
-        message = await bot.send_message(chat_id, part, reply_markup=markup)
+    parts = split_html(text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        message = await bot.send_message(chat_id, part, reply_markup=markup if last else None)
         first = first or message.message_id
     photos = [f["file_id"] for f in files if f.get("kind") == "photo"]
     documents = [f["file_id"] for f in files if f.get("kind") != "photo"]
@@ -190,22 +187,44 @@ async def _album(chat_id: int, media: list[MediaUnion], context: Delivery) -> No
 
 
 async def _edit_copy(row: Outbox, texts: Texts, context: Delivery) -> int | None:
+    """The customer's copy of an edited reply: its text, or its caption when it went with a file.
+
+    An edit cannot add messages: a text grown too long is cut with "…" (history keeps it whole).
+    """
     message = await context.desk.message(int(row.payload["message_id"]))
     if message is None or message.copy_message_id is None or message.copy_chat_id is None:
         return None
     text = texts(
         "notify.reply", number=format_number(row.payload["number"]), text=row.payload["text"]
     )
+    files = await context.desk.attachments(message.ticket_id, message_id=message.id)
+    chat_id, copy_id = message.copy_chat_id, message.copy_message_id
+    caption = len(files) == 1
     try:
-        edited = await context.bot.edit_message_text(
-            text=split_text(text)[0],
-            chat_id=message.copy_chat_id,
-            message_id=message.copy_message_id,
-        )
+        try:
+            await _edit(context, chat_id, copy_id, text, caption=caption)
+        except TelegramBadRequest as error:
+            # A copy sent before one file always carried its text as a caption.
+            if "there is no caption" not in error.message:
+                raise
+            await _edit(context, chat_id, copy_id, text, caption=False)
     except TelegramBadRequest as error:
         if "not modified" in error.message:
-            return message.copy_message_id
+            return copy_id
         if "message to edit not found" in error.message or "can't be edited" in error.message:
             return None  # the customer deleted it, or it is too old: history keeps the text
         raise
-    return edited.message_id if not isinstance(edited, bool) else message.copy_message_id
+    return copy_id
+
+
+async def _edit(
+    context: Delivery, chat_id: int, message_id: int, text: str, *, caption: bool
+) -> None:
+    if caption:
+        await context.bot.edit_message_caption(
+            chat_id=chat_id, message_id=message_id, caption=cut_html(text, MAX_CAPTION)
+        )
+    else:
+        await context.bot.edit_message_text(
+            text=cut_html(text), chat_id=chat_id, message_id=message_id
+        )

@@ -16,7 +16,7 @@ from desk import lifecycle
 from desk.change import DeskBase, snapshot
 from desk.errors import PermissionDenied, ValidationFailed
 from desk.model import Action, Audience, MessageDirection, Status
-from desk.values import TEXT_MAX, Actor, AttachmentIn, MessageRef, clean, message_body
+from desk.values import Actor, AttachmentIn, MessageRef, clean_markup, message_body
 from storage import repository as repo
 from storage.models import Message, Ticket
 
@@ -132,7 +132,7 @@ class Conversation(DeskBase):
         self, actor: Actor, number: int, text: str, *, source: MessageRef | None = None
     ) -> Ticket:
         """An internal note: history only, never the customer."""
-        body = clean(text, "text", minimum=1, maximum=TEXT_MAX)
+        body = clean_markup(text)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.NOTE, for_update=False)
             event = await change.event(ticket, Action.NOTE, comment=body, internal=True)
@@ -145,7 +145,7 @@ class Conversation(DeskBase):
         self, actor: Actor, number: int, question: str, *, source: MessageRef | None = None
     ) -> Ticket:
         """R5: ask for more information; the request waits for the customer."""
-        body = clean(question, "text", minimum=1, maximum=TEXT_MAX)
+        body = clean_markup(question)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.ASK_CUSTOMER)
             before = snapshot(ticket)
@@ -207,7 +207,7 @@ class Conversation(DeskBase):
         refused whole, so that words meant for the agents never reach the customer.
         Returns None when the message was never relayed (nothing to follow).
         """
-        body = clean(text, "text", minimum=1, maximum=TEXT_MAX)
+        body = clean_markup(text)
         async with self._change(actor) as change:
             message = await repo.message_by_ref(change.session, source.chat_id, source.message_id)
             if message is None or message.source_message_id != source.message_id:

@@ -12,7 +12,7 @@ from desk import lifecycle
 from desk.change import Change, DeskBase, iso, snapshot
 from desk.errors import AlreadyClosed, AlreadyRated, ValidationFailed
 from desk.model import AGENT_CLOSE_REASONS, Action, CloseReason, MessageDirection, Status
-from desk.values import TEXT_MAX, Actor, MessageRef, clean
+from desk.values import TEXT_MAX, Actor, MessageRef, clean, plain_text
 from storage import repository as repo
 from storage.models import Ticket, TicketEvent
 
@@ -46,8 +46,11 @@ class Resolution(DeskBase):
         last message: a request is never resolved with nothing said.
         """
         body = (answer or "").strip()
-        if len(body) > TEXT_MAX:
-            raise ValidationFailed("answer", "too_long", maximum=TEXT_MAX, length=len(body))
+        if not plain_text(body).strip():
+            body = ""
+        length = len(plain_text(body))
+        if length > TEXT_MAX:
+            raise ValidationFailed("answer", "too_long", maximum=TEXT_MAX, length=length)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.RESOLVE)
             before = snapshot(ticket)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 from desk.calendar import BusinessCalendar
 from desk.digest import DigestSchedule
@@ -19,7 +20,10 @@ from desk.roles import is_staff
 TOPIC_MAX = 120
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
 DETAILS_MAX = 8000
-TEXT_MAX = 16000  # replies and notes; Telegram splits them, history keeps them whole
+# Replies, notes, customers' messages: counted on their text, not their HTML
+# (a valid 4096-character message of "<" is 16384 characters escaped); Telegram
+# splits them, history keeps them whole.
+TEXT_MAX = 16000
 ATTACHMENTS_MAX = 10
 
 
@@ -143,6 +147,23 @@ class DeskConfig:
     digest_schedule: DigestSchedule = field(default_factory=DigestSchedule)
 
 
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(markup: str) -> str:
+    """The text of a message kept as Telegram HTML: tags dropped, entities decoded."""
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def clean(value: str | None, name: str, *, minimum: int, maximum: int) -> str:
     text = (value or "").strip()
     if not text:
@@ -154,11 +175,27 @@ def clean(value: str | None, name: str, *, minimum: int, maximum: int) -> str:
     return text
 
 
+def clean_markup(value: str | None, name: str = "text", *, maximum: int = TEXT_MAX) -> str:
+    """A message in Telegram HTML, measured by its text (what people see), not its markup."""
+    body = (value or "").strip()
+    if not plain_text(body).strip():
+        raise ValidationFailed(name, "empty")
+    _check_length(body, name, maximum)
+    return body
+
+
+def _check_length(body: str, name: str, maximum: int) -> None:
+    length = len(plain_text(body))
+    if length > maximum:
+        raise ValidationFailed(name, "too_long", maximum=maximum, length=length)
+
+
 def message_body(text: str | None, attachments: Sequence[AttachmentIn]) -> str:
-    """A relayed message: text, files, or both; never nothing."""
+    """A relayed message (Telegram HTML): text, files, or both; never nothing."""
     body = (text or "").strip()
-    if not body and not attachments:
-        raise ValidationFailed("text", "empty")
-    if len(body) > TEXT_MAX:
-        raise ValidationFailed("text", "too_long", maximum=TEXT_MAX, length=len(body))
+    if not plain_text(body).strip():
+        if not attachments:
+            raise ValidationFailed("text", "empty")
+        body = ""
+    _check_length(body, "text", TEXT_MAX)
     return body

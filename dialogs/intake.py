@@ -74,6 +74,7 @@ from dialogs.common import LOCALE_KEY, texts_for
 from dialogs.drafts import IdleReminder
 from dialogs.states import IntakeSG
 from locales import Texts
+from tgkit.html import cut_text, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +192,10 @@ async def _forward(manager: DialogManager) -> None:
 
 
 def _cut(text: str, limit: int, texts: Texts) -> str:
-    if len(text) <= limit:
+    """At most ``limit`` as Telegram counts (UTF-16: an emoji is two), escaped after the cut."""
+    if utf16_len(text) <= limit:
         return escape(text)
-    return escape(text[:limit].rstrip()) + texts("intake.truncated", length=len(text))
+    return escape(cut_text(text, limit).rstrip()) + texts("intake.truncated", length=len(text))
 
 
 def _current(value: str | None, texts: Texts) -> str:

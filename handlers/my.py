@@ -22,7 +22,7 @@ from tgkit.callbacks import (
     TicketCallback,
 )
 from tgkit.edits import replace_text
-from tgkit.html import to_plain
+from tgkit.html import split_html, to_plain
 
 PAGE = 5
 HISTORY_LINES = 15
@@ -91,17 +91,25 @@ async def render_ticket(desk: Desk, actor: Actor, texts: Texts, ticket: Ticket) 
     if events:
         lines = [describe(event, texts, desk) for event in events]
         text += "\n\n" + texts("my.history_title") + "\n" + "\n".join(lines)
-    return text[:4096]
+    return text
+
+
+async def show_ticket(
+    target: Message, desk: Desk, actor: Actor, texts: Texts, ticket: Ticket
+) -> None:
+    """The request's view, in as many messages as it takes; its buttons under the last."""
+    parts = split_html(await render_ticket(desk, actor, texts, ticket))
+    markup = keyboards.ticket_actions(texts, ticket)
+    for index, part in enumerate(parts):
+        await target.answer(part, reply_markup=markup if index == len(parts) - 1 else None)
 
 
 async def view(
     query: CallbackQuery, callback_data: TicketCallback, desk: Desk, actor: Actor, texts: Texts
 ) -> None:
     ticket = await desk.ticket(actor, callback_data.number)
-    text = await render_ticket(desk, actor, texts, ticket)
-    markup = keyboards.ticket_actions(texts, ticket)
     if isinstance(query.message, Message):
-        await query.message.answer(text, reply_markup=markup)
+        await show_ticket(query.message, desk, actor, texts, ticket)
     await query.answer()
 
 

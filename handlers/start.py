@@ -20,8 +20,7 @@ from desk.errors import InvalidLink, NotFound
 from desk.links import is_organisation_link, is_request_link
 from desk.model import format_number, parse_number
 from desk.service import Actor, Desk
-from handlers import keyboards
-from handlers.my import render_ticket
+from handlers.my import show_ticket
 from locales import Texts
 from tgkit.config import ChatSettings
 from tgkit.menu import main_menu
@@ -51,10 +50,7 @@ async def start(
         except NotFound:
             await message.answer(texts("start.link_not_found"))
         else:
-            await message.answer(
-                await render_ticket(desk, actor, texts, ticket),
-                reply_markup=keyboards.ticket_actions(texts, ticket),
-            )
+            await show_ticket(message, desk, actor, texts, ticket)
             return
     elif is_request_link(payload):
         try:
@@ -67,10 +63,7 @@ async def start(
         else:
             shown = format_number(followed.number)
             await message.answer(texts("start.linked_request", number=shown))
-            await message.answer(
-                await render_ticket(desk, actor, texts, ticket),
-                reply_markup=keyboards.ticket_actions(texts, ticket),
-            )
+            await show_ticket(message, desk, actor, texts, ticket)
             return
     elif is_organisation_link(payload):
         try:

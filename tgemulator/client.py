@@ -366,15 +366,19 @@ class People:
         return sent
 
     async def edit(self, user: UserRef, message: StoredMessage, text: str) -> StoredMessage:
+        """Edit one's own message: its text, or its caption when it is a photo or a file."""
         person = self._user(user)
         if message.data.get("from", {}).get("id") != person.id:
             raise ValueError("people can only edit their own messages")
         message.history.append(copy.deepcopy(message.data))
-        message.data["text"] = text
-        message.data.pop("entities", None)
+        # A photo or a file is edited in its caption, as Telegram's apps do.
+        field = "text" if "text" in message.data else "caption"
+        entities_field = "entities" if field == "text" else "caption_entities"
+        message.data[field] = text
+        message.data.pop(entities_field, None)
         found_entities = command_entities(text)
         if found_entities:
-            message.data["entities"] = found_entities
+            message.data[entities_field] = found_entities
         message.data["edit_date"] = self.world.now()
         self.world.notify()
         self._deliver(self.world.chats[message.chat_id], message, "edited_message")

@@ -29,10 +29,8 @@ from backoffice.cards import (
     history_texts,
     priority_keyboard,
     queue_text,
-    split_escaped,
     stats_text,
     topic_name,
-    utf16_len,
 )
 from desk import lifecycle
 from desk.model import Priority, Status
@@ -40,6 +38,7 @@ from desk.sla import is_overdue
 from locales import LOCALES, Texts
 from storage.models import Agent, Customer, Organisation, Tariff, Ticket, TicketEvent
 from tgemulator.tghtml import parse_html
+from tgkit.html import text_length
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
@@ -124,7 +123,7 @@ def test_card_for_every_status(status: Status, view: View) -> None:
         assert texts("backoffice.close_reason.duplicate") in text and "★★★★☆" in text
     if status is Status.WAITING_CUSTOMER:
         assert texts("backoffice.card.paused") in text
-    assert utf16_len(html) <= MAX_TEXT
+    assert text_length(html) <= MAX_TEXT
 
 
 @settings(max_examples=60, deadline=None)
@@ -161,7 +160,7 @@ def test_long_texts_fit_and_are_escaped(view: View) -> None:
         technical_details=("stack <trace> & " * 600)[:8000],
     )
     html = card_text(ticket, view)
-    assert utf16_len(html) <= MAX_TEXT
+    assert text_length(html) <= MAX_TEXT
     text = visible(html)  # parses: every inserted value was escaped
     assert "<script>" in text and "<b>&amp;</b>" in text
     assert "stack <trace>" in text
@@ -221,19 +220,16 @@ def test_customer_message_is_split_within_limits() -> None:
     raw = ("строка с <тегом> & амперсандом\n" * 600)[:16000]
     pieces = customer_message("Анна <A&B>", raw, texts)
     assert len(pieces) > 1
-    assert all(utf16_len(p) <= MAX_TEXT for p in pieces)
+    assert all(text_length(p) <= MAX_TEXT for p in pieces)
     shown = [visible(p) for p in pieces]
     assert shown[0].startswith("💬 Анна <A&B>:")
     assert "".join(s.replace("\n", "") for s in shown).endswith(raw.replace("\n", "")[-200:])
-    captions = customer_message("Анна", "x" * 3000, texts, limit=MAX_CAPTION)
-    assert all(utf16_len(p) <= MAX_CAPTION for p in captions)
-
-
-def test_split_escaped_keeps_every_character() -> None:
-    raw = "a&b " * 3000
-    pieces = split_escaped(raw, 1000)
-    assert all(utf16_len(p) <= 1000 for p in pieces)
-    assert "".join(visible(p) for p in pieces).replace(" ", "") == raw.replace(" ", "")
+    caption, *rest = customer_message("Анна", "x" * 3000, texts, first=MAX_CAPTION)
+    assert text_length(caption) <= MAX_CAPTION
+    assert rest and all(text_length(p) <= MAX_TEXT for p in rest)
+    # The text counts, not its HTML: 4 000 characters of "<" and "&" are one message.
+    (whole,) = customer_message("Анна", "<&" * 2000, texts)
+    assert visible(whole).endswith("<&" * 2000)
 
 
 def test_event_lines() -> None:
@@ -242,7 +238,7 @@ def test_event_lines() -> None:
     disagreed = visible(event_text("reopen", "Не работает <снова>", texts))
     assert "Не работает <снова>" in disagreed
     assert "mystery" in visible(event_text("mystery", None, texts))
-    assert utf16_len(event_text("reopen", "x" * 16000, texts)) <= MAX_TEXT
+    assert text_length(event_text("reopen", "x" * 16000, texts)) <= MAX_TEXT
 
 
 def test_history_is_cut_into_messages(view: View) -> None:
@@ -262,7 +258,7 @@ def test_history_is_cut_into_messages(view: View) -> None:
     ]
     messages = history_texts(ticket, events, view)
     assert len(messages) > 1
-    assert all(utf16_len(m) <= MAX_TEXT for m in messages)
+    assert all(text_length(m) <= MAX_TEXT for m in messages)
     joined = "\n".join(visible(m) for m in messages)
     assert "Борис <b>" in joined and "P3 → P2" in joined and "📝" in joined
 
@@ -315,3 +311,11 @@ def test_command_menu_is_valid_for_telegram() -> None:
     for locale in LOCALES:
         for command in menu(Texts(locale)):
             assert command.command.islower() and 1 <= len(command.description) <= 256
+
+
+def test_a_card_gives_markup_characters_their_full_room(view: View) -> None:
+    # 3 000 characters of "<" and "&" are 13 500 escaped: the card counts what Telegram does.
+    ticket = make_ticket(description="<&" * 1500, technical_details=None)
+    html = card_text(ticket, view)
+    assert len(html) > MAX_TEXT >= text_length(html)
+    assert "<&" * 1500 in visible(html) and "…" not in visible(html)
