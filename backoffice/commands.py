@@ -30,6 +30,7 @@ from desk.service import Actor, Desk
 from locales import Texts
 from storage.models import Ticket
 from tgkit.config import ChatSettings
+from tgkit.edits import replace_text
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -116,9 +117,10 @@ async def page_queue(
             chat_id=chat_id,
             now=now(),
         )
-        await query.message.edit_text(
+        await replace_text(
+            query.message,
             text,
-            reply_markup=queue_keyboard(scope, offset, more, texts),
+            queue_keyboard(scope, offset, more, texts),
             link_preview_options=NO_PREVIEW,
             parse_mode=ParseMode.HTML,
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
+from aiogram_dialog.api.internal import ReplyCallbackQuery
 
 from desk.service import Actor
 from locales import Texts, pick_locale
@@ -61,4 +62,9 @@ async def unknown_button(
     query: CallbackQuery, settings: ChatSettings, texts: Texts | None = None
 ) -> None:
     words = _texts(texts, query.from_user.language_code, settings)
+    if isinstance(query, ReplyCallbackQuery):
+        # aiogram-dialog's stand-in for a press on a reply keyboard's button: there is
+        # no query at Telegram to answer, the person sent a message.
+        await query.original_message.answer(words("leftover.button"))
+        return
     await query.answer(words("leftover.button"))

@@ -8,8 +8,10 @@ in "something went wrong". A text that cannot replace the old one is sent anew.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
 
 NOTHING_TO_DO = "message is not modified"
 CANNOT_EDIT = ("message to edit not found", "message can't be edited")
@@ -27,15 +29,25 @@ async def drop_keyboard(message: Message) -> None:
 
 
 async def replace_text(
-    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    message: Message,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    link_preview_options: LinkPreviewOptions | None = None,
+    parse_mode: str | None = None,
 ) -> None:
     """Show ``text`` in place of the message; as a new message when it cannot be edited."""
+    options: dict[str, Any] = {"reply_markup": reply_markup}
+    if link_preview_options is not None:
+        options["link_preview_options"] = link_preview_options
+    if parse_mode is not None:
+        options["parse_mode"] = parse_mode
     try:
-        await message.edit_text(text, reply_markup=reply_markup)
+        await message.edit_text(text, **options)
     except TelegramBadRequest as error:
         if NOTHING_TO_DO in error.message:
             return
         if any(reason in error.message for reason in CANNOT_EDIT):
-            await message.answer(text, reply_markup=reply_markup)
+            await message.answer(text, **options)
             return
         raise
