@@ -348,6 +348,8 @@ class World:
 
     def record_violation(self, method: str, description: str, params: dict[str, Any]) -> None:
         self.violations.append(Violation(method, description, dict(params)))
+        # Watchers (the playground's red banner) learn of it like of any other change.
+        self.notify()
 
     def take_violations(self) -> list[Violation]:
         taken, self.violations = self.violations, []
