@@ -182,6 +182,8 @@ class StoredMessage:
     thread_id: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    # A ForceReply sent with the message: the apps open a reply to it at once.
+    force_reply: dict[str, Any] | None = None
 
     @property
     def text(self) -> str | None:

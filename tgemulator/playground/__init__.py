@@ -234,6 +234,7 @@ class Playground:
             "thread_id": message.thread_id,
             "from_bot": message.from_bot,
             "edited": bool(message.history) or "edit_date" in message.data,
+            "force_reply": message.force_reply,
             "data": message.data,
         }
 

@@ -2,7 +2,8 @@
 // Everything goes through /play/* (the emulator's people's side); no build step.
 "use strict";
 
-const state = { snapshot: null, persona: {}, reply: {}, topic: null, seen: {} };
+// offered: force-reply prompts already turned into a reply target (each once).
+const state = { snapshot: null, persona: {}, reply: {}, topic: null, seen: {}, offered: new Set() };
 const panes = {
   customer: document.getElementById("customer"),
   group: document.getElementById("group"),
@@ -158,6 +159,16 @@ function renderBubble(paneName, chatId, items, me) {
   return el;
 }
 
+// A selective ForceReply is for the people the message mentions or replies to.
+function forMe(message, me) {
+  if (!message.force_reply.selective) return true;
+  const d = message.data;
+  if (d.reply_to_message && d.reply_to_message.from && d.reply_to_message.from.id === me) return true;
+  const entities = d.entities || d.caption_entities || [];
+  return entities.some((e) => e.type === "text_mention" && e.user && e.user.id === me) ||
+    entities.some((e) => e.type === "text_link" && e.url === `tg://user?id=${me}`);
+}
+
 function currentPersona(paneName) {
   return state.persona[paneName];
 }
@@ -185,8 +196,12 @@ function renderPane(paneName) {
   if (nearBottom || state.seen[key] !== newest) box.scrollTop = box.scrollHeight;
   // A force-reply prompt addressed to this chat becomes the reply target, as in the apps.
   const prompt = messages.slice().reverse().find((m) => m.from_bot);
-  if (prompt && state.seen[key] !== newest && prompt.data.reply_markup && prompt.data.reply_markup.force_reply) {
+  const offer = `${chatOf(paneName)}:${prompt ? prompt.message_id : 0}:${me}`;
+  if (prompt && prompt.force_reply && !state.offered.has(offer) && forMe(prompt, me)) {
+    state.offered.add(offer);
     setReply(paneName, prompt.message_id, prompt.data);
+    const hint = prompt.force_reply.input_field_placeholder;
+    if (hint) pane.querySelector(".composer .text").placeholder = hint;
   }
   state.seen[key] = newest;
   const start = pane.querySelector(".start");
@@ -274,6 +289,7 @@ function setReply(paneName, messageId, data) {
 
 function clearReply(paneName) {
   state.reply[paneName] = null;
+  panes[paneName].querySelector(".composer .text").placeholder = "Message";
   panes[paneName].querySelector(".replying").hidden = true;
 }
 
