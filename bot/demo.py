@@ -314,13 +314,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def run(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    paths = DemoPaths(Path(args.data).resolve())
-    paths.data.mkdir(parents=True, exist_ok=True)
-    if args.fresh:
-        paths.forget()
-    demo = Demo(paths, args.host, args.port)
+async def run(paths: DemoPaths, host: str, port: int) -> int:
+    demo = Demo(paths, host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -347,4 +342,9 @@ async def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return asyncio.run(run(argv))
+    args = parse_args(argv)
+    paths = DemoPaths(Path(args.data).resolve())
+    paths.data.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        paths.forget()
+    return asyncio.run(run(paths, args.host, args.port))

@@ -55,9 +55,7 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
         await running.stop()
 
 
-async def test_a_visitor_walks_the_whole_journey_in_the_browser(
-    demo: Demo, tmp_path: Path
-) -> None:
+async def test_a_visitor_walks_the_whole_journey_in_the_browser(demo: Demo, tmp_path: Path) -> None:
     executable = chromium_path()
     async with playwright_api.async_playwright() as driver:
         browser = await driver.chromium.launch(executable_path=executable)
@@ -112,7 +110,9 @@ async def test_a_visitor_walks_the_whole_journey_in_the_browser(
             await card.last.locator("button", has_text=plain(RU("backoffice.button.take"))).click()
             await page.locator("#toast", has_text=RU("backoffice.answer.taken")).wait_for()
             await said(customer, "взял(а) в работу").wait_for()
-            await card.last.locator("button", has_text=plain(RU("backoffice.button.resolve"))).click()
+            await card.last.locator(
+                "button", has_text=plain(RU("backoffice.button.resolve"))
+            ).click()
             await said(group, "ответ с решением").wait_for()
             # The prompt forces a reply: the composer is already replying to it.
             await group.locator(".replying:not([hidden])").wait_for()
@@ -124,7 +124,7 @@ async def test_a_visitor_walks_the_whole_journey_in_the_browser(
             await resolved.locator("button", has_text=plain(RU("buttons.solved"))).click()
             await press(customer, RU("notify.rate_prompt"), RU("buttons.stars", stars=5))
             await page.locator("#toast", has_text=RU("done.rated")).wait_for()
-            await said(group, "Оценка клиента").wait_for()
+            await said(group, "★★★★★").wait_for()
             await page.screenshot(path=tmp_path / "2-resolved.png")
 
             # A manager asks for the digest and sees the chart.
@@ -132,6 +132,7 @@ async def test_a_visitor_walks_the_whole_journey_in_the_browser(
             chart = manager.locator(".msg", has_text="Сводка за сегодня").locator(".photos img")
             await chart.last.wait_for()
             assert await chart.last.evaluate("image => image.naturalWidth") > 100
+            await chart.last.scroll_into_view_if_needed()
             await page.screenshot(path=tmp_path / "3-digest.png")
 
             assert await page.locator("#violations").is_hidden()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -108,7 +109,8 @@ class ClockControl:
             target = local.replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days)
             if target <= local:
                 target += timedelta(days=7)
-            step = target - local
+            # Whole seconds, rounded up: the file holds seconds, and 09:00 must be reached.
+            step = timedelta(seconds=math.ceil((target - local).total_seconds()))
         else:
             raise ValueError(f"unknown move {how!r}: hour, day or monday")
         self.offset += step
