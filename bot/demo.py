@@ -175,6 +175,11 @@ def populate(world: World, cast: Cast, *, forum: bool = False) -> None:
     group = world.new_group(cast.group_title, owner=owner, chat_id=cast.group_id, forum=forum)
     for agent in others:
         world.set_member(group, agent, "member")
+    # The manager has talked to the bot before (a bot cannot write first), so digests
+    # reach them from the start; customers press Start themselves, with their link.
+    for persona in cast.personas:
+        if persona.role == "manager":
+            world.private_chat(world.users[persona.user_id]).started = True
 
 
 class Demo:
@@ -239,6 +244,8 @@ class Demo:
                 env=self.desk_env(),
                 stdout=out,
                 stderr=out,
+                # Ctrl+C reaches the launcher only; it stops the desk itself, in order.
+                start_new_session=True,
             )
         await self._wait_ready(generation)
 

@@ -13,13 +13,15 @@ import os
 import re
 import shutil
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.demo import Demo, DemoPaths, free_port
+from bot.demo import MANAGER, TIMEZONE, Demo, DemoPaths, free_port
 from locales import Texts
 
 from .conftest import quick_intake
@@ -171,6 +173,12 @@ async def test_the_clock_control_moves_the_desks_time(demo: Demo) -> None:
     assert number is not None
     group = demo.cast.group_id
     assert not [m for m in people.messages(group) if "нарушен" in (m.text or "")]
+    manager = MANAGER.user_id
+    # Daily digests go out at 09:00 about the day before. The one sent at the start is
+    # about the day before the last 09:00; a day later the next is about (now - 9 h)'s date.
+    day = (datetime.now(ZoneInfo(TIMEZONE)) - timedelta(hours=9)).date()
+    daily = f"Сводка за {day:%d.%m.%Y}"
+    assert not [m for m in people.messages(manager) if daily in (m.text or "")]
     async with (
         aiohttp.ClientSession() as http,
         http.post(f"{demo.url}play/clock", json={"move": "day"}) as response,
@@ -181,6 +189,10 @@ async def test_the_clock_control_moves_the_desks_time(demo: Demo) -> None:
         group, lambda m: number[0] in (m.text or "") and "нарушен" in (m.text or ""), timeout=30
     )
     assert "срок первого ответа" in (warning.text or "")
+    # A day later the manager gets the daily digest of the day the request was filed.
+    await people.wait_for_message(
+        manager, lambda m: "photo" in m.data and daily in (m.text or ""), timeout=30
+    )
     assert demo.world.violations == []
 
 
