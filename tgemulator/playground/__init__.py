@@ -15,7 +15,7 @@ Routes (added to the emulator's own aiohttp app, on its port):
 * ``GET /play/events``: the same snapshot as server-sent events, on every change;
 * ``POST /play/send`` ``{user_id, chat_id, text, reply_to?, thread_id?}``;
 * ``POST /play/upload`` (multipart: ``user_id, chat_id, kind=photo|document, file,
-  caption?, reply_to?, thread_id?``);
+  caption?, reply_to?, thread_id?``; 2-10 ``file`` parts as photos make an album);
 * ``POST /play/press`` ``{user_id, chat_id, message_id, data}``: waits for the bot's
   answerCallbackQuery and returns it (the toast or alert to show);
 * ``POST /play/clock`` ``{move: hour|day|monday}`` and ``POST /play/forum``
@@ -331,16 +331,33 @@ class Playground:
         form = await request.post()
         persona = self._persona(form.get("user_id"))
         chat = self._target(persona, form.get("chat_id"))
-        upload = form.get("file")
-        if not isinstance(upload, web.FileField):
+        uploads = [f for f in form.getall("file", []) if isinstance(f, web.FileField)]
+        if not uploads:
             return self._fail("a file expected")
-        data = upload.file.read()
-        if not data or len(data) > MAX_UPLOAD:
-            return self._fail("the file is empty or larger than 20 MB")
+        if len(uploads) > 10:
+            return self._fail("at most 10 files at once, as in Telegram")
+        contents = [f.file.read() for f in uploads]
+        if not all(contents) or sum(map(len, contents)) > MAX_UPLOAD:
+            return self._fail("a file is empty, or the files are larger than 20 MB together")
+        upload, data = uploads[0], contents[0]
         caption = str(form.get("caption") or "").strip() or None
         thread = self._optional_int(form.get("thread_id"))
         reply_to = self._optional_int(form.get("reply_to"))
         try:
+            if len(uploads) > 1:
+                if form.get("kind") == "document":
+                    return self._fail(
+                        "several files go as photos (an album); send files one by one"
+                    )
+                album = await self.people.send_album(
+                    persona.user_id,
+                    contents,
+                    caption=caption,
+                    chat=chat,
+                    thread=thread,
+                    reply_to=reply_to,
+                )
+                return web.json_response(self._message(album[0]) | {"album": len(album)})
             if form.get("kind") == "document":
                 message = await self.people.send_document(
                     persona.user_id,

@@ -288,3 +288,17 @@ async def test_the_forum_switch_is_handed_to_its_owner(site: Site) -> None:
     await site.post("/play/forum", {"forum": True})
     assert site.switched == [True]
     assert (await site.state())["cast"]["forum"] is True
+
+
+async def test_several_images_go_as_one_album(site: Site) -> None:
+    form = aiohttp.FormData()
+    for key, value in (("user_id", CUSTOMER), ("chat_id", CUSTOMER), ("kind", "photo")):
+        form.add_field(key, str(value))
+    for index in range(3):
+        form.add_field("file", make_image(color=(index * 60, 0, 0)), filename=f"{index}.png")
+    async with site.http.post(f"{site.server.url}/play/upload", data=form) as response:
+        assert response.status == 200
+        assert (await response.json())["album"] == 3
+    updates = await site.updates()
+    groups = {u["message"]["media_group_id"] for u in updates}
+    assert len(updates) == 3 and len(groups) == 1

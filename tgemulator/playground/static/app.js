@@ -343,7 +343,7 @@ function setupComposer(paneName) {
     for (const [k, v] of Object.entries(target(paneName))) data.append(k, String(v));
     data.append("kind", form.querySelector(".attach-kind").value);
     if (input.value.trim()) data.append("caption", input.value.trim());
-    data.append("file", file.files[0], file.files[0].name);
+    for (const chosen of file.files) data.append("file", chosen, chosen.name);
     try {
       await post("/play/upload", data);
       input.value = "";
