@@ -416,6 +416,9 @@ class Playground:
         if self.forum_switch is None:
             return self._fail("this playground cannot switch the group", 404)
         body = await self._json(request)
-        await self.forum_switch(bool(body.get("forum")))
+        try:
+            await self.forum_switch(bool(body.get("forum")))
+        except RuntimeError as error:  # the owner could not carry it out (a bot restart)
+            return self._fail(str(error), 503)
         self.world.notify()
         return web.json_response({"forum": bool(body.get("forum"))})

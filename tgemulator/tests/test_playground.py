@@ -302,3 +302,12 @@ async def test_several_images_go_as_one_album(site: Site) -> None:
     updates = await site.updates()
     groups = {u["message"]["media_group_id"] for u in updates}
     assert len(updates) == 3 and len(groups) == 1
+
+
+async def test_a_forum_switch_that_fails_says_why(site: Site) -> None:
+    async def broken(forum: bool) -> None:
+        raise RuntimeError("the bot did not start again")
+
+    site.playground.forum_switch = broken
+    answer = await site.post("/play/forum", {"forum": True}, status=503)
+    assert answer == {"error": "the bot did not start again"}
