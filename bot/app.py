@@ -37,6 +37,7 @@ import backoffice.commands
 import dialogs
 import handlers
 from bot import ops
+from bot.clock import desk_clock
 from bot.logs import Redactor
 from bot.plugins import load_plugins
 from bot.scheduler import Scheduler
@@ -263,6 +264,7 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
     await upgrade(settings.database_url)
     engine = create_engine(settings.database_url, **database_pool(settings))
     sessions = create_session_factory(engine)
+    clock = desk_clock(settings.clock_offset_file)
     desk = Desk(
         sessions,
         DeskConfig(
@@ -272,6 +274,7 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
             digest_recipients=settings.digest_recipients,
             digest_schedule=settings.digest_schedule(),
         ),
+        clock=clock,
     )
     if tariffs is not None:
         await desk.apply_tariffs(tariffs)
@@ -307,6 +310,8 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
             backoffice=app[ops.BACKOFFICE].mark,
         ),
         routes,
+        # Outbox rows are due at the desk's time, so the sender reads the same clock.
+        clock=clock,
     )
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions

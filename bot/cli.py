@@ -1,4 +1,4 @@
-"""``python -m bot run | migrate | --version`` (also the ``ctv-desk`` console script)."""
+"""``python -m bot run | migrate | demo | --version`` (also the ``ctv-desk`` console script)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,19 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="apply migrations, then serve the bot")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    # Its own options are parsed by bot.demo (ctv-desk demo --help).
+    commands.add_parser("demo", help="try the desk in a browser, without Telegram", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, rest = _parser().parse_known_args(argv)
+    if args.command == "demo":
+        from bot.demo import main as demo
+
+        return demo(rest)
+    if rest:
+        _parser().error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         settings = load(Settings if args.command == "run" else StorageSettings)
     except SettingsError as error:

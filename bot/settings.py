@@ -98,6 +98,8 @@ class Settings(StorageSettings):
     managers_chat_id: int | None = None
     digest_daily_at: str = "09:00"
     digest_weekly_at: str = "mon 09:00"
+    # The playground's clock control (bot/clock.py); empty in production.
+    clock_offset_file: str = ""
 
     @field_validator("bot_token")
     @classmethod

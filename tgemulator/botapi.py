@@ -372,6 +372,10 @@ class BotApi:
         stored = self.world.add_message(
             chat, self.world.bot, content, thread_id=thread_id, reply_to=reply_to
         )
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("force_reply"):
+            # Not part of the Message Telegram returns, but the apps act on it.
+            stored.force_reply = markup
         return copy.deepcopy(stored.data)
 
     def caption_content(self, params: Params, key: str = "caption") -> dict[str, Any]:

@@ -8,6 +8,7 @@ import email.parser
 import email.policy
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -97,6 +98,7 @@ class EmulatorServer:
         webhook_retry_delay: float = 0.05,
         webhook_max_retry_delay: float = 1.0,
         webhook_timeout: float = 10.0,
+        extensions: list[Callable[[web.Application], None]] | None = None,
     ) -> None:
         if host not in ALLOWED_HOSTS:
             raise ValueError(f"the emulator only listens on {ALLOWED_HOSTS}, not {host!r}")
@@ -109,6 +111,8 @@ class EmulatorServer:
         self.webhook_max_retry_delay = webhook_max_retry_delay
         self.webhook_timeout = webhook_timeout
         self.webhook_attempts: list[tuple[int, str]] = []
+        # More routes on the same app and port (the playground page).
+        self.extensions = list(extensions or [])
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -122,6 +126,8 @@ class EmulatorServer:
         app.router.add_route("*", "/bot{token}/{method}", self.handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self.handle_file)
         self._add_control_routes(app)
+        for extend in self.extensions:
+            extend(app)
         return app
 
     async def start(self) -> None:

@@ -182,6 +182,8 @@ class StoredMessage:
     thread_id: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    # A ForceReply sent with the message: the apps open a reply to it at once.
+    force_reply: dict[str, Any] | None = None
 
     @property
     def text(self) -> str | None:
@@ -348,6 +350,8 @@ class World:
 
     def record_violation(self, method: str, description: str, params: dict[str, Any]) -> None:
         self.violations.append(Violation(method, description, dict(params)))
+        # Watchers (the playground's red banner) learn of it like of any other change.
+        self.notify()
 
     def take_violations(self) -> list[Violation]:
         taken, self.violations = self.violations, []
