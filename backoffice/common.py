@@ -6,7 +6,6 @@ import contextlib
 import logging
 from zoneinfo import ZoneInfo
 
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, InlineKeyboardMarkup, Message
 
 from backoffice.callbacks import CardCallback
@@ -16,6 +15,7 @@ from desk.service import Actor, Desk
 from locales import Texts
 from storage.models import Ticket
 from tgkit.config import ChatSettings
+from tgkit.edits import replace_keyboard
 from tgkit.errors import message_for
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,7 @@ async def set_keyboard(query: CallbackQuery, markup: InlineKeyboardMarkup) -> No
     message = query.message
     if not isinstance(message, Message):
         return  # too old to edit
-    try:
-        await message.edit_reply_markup(reply_markup=markup)
-    except TelegramBadRequest as error:
-        if "not modified" not in error.message and "message to edit not found" not in error.message:
-            raise
+    await replace_keyboard(message, markup)
 
 
 async def ticket_of(message: Message, actor: Actor, desk: Desk) -> Ticket | None:

@@ -92,4 +92,7 @@ async def edited(message: Message, desk: Desk, actor: Actor, texts: Texts) -> No
     try:
         await desk.edit_message(actor, source, text_of(message))
     except DeskError as error:
-        await message.reply(texts("relay.edit_not_sent", reason=message_for(error, texts)))
+        # Plain text: the generic error texts insert names without escaping.
+        await message.reply(
+            texts("relay.edit_not_sent", reason=message_for(error, texts)), parse_mode=None
+        )

@@ -17,15 +17,20 @@ NOTHING_TO_DO = "message is not modified"
 CANNOT_EDIT = ("message to edit not found", "message can't be edited")
 
 
-async def drop_keyboard(message: Message) -> None:
-    """The buttons of the message are spent: remove them, if they are still there."""
+async def replace_keyboard(message: Message, markup: InlineKeyboardMarkup | None) -> None:
+    """Swap the message's buttons (None: remove them); the same buttons again are fine."""
     try:
-        await message.edit_reply_markup(reply_markup=None)
+        await message.edit_reply_markup(reply_markup=markup)
     except TelegramBadRequest as error:
         if NOTHING_TO_DO not in error.message and not any(
             reason in error.message for reason in CANNOT_EDIT
         ):
             raise
+
+
+async def drop_keyboard(message: Message) -> None:
+    """The buttons of the message are spent: remove them, if they are still there."""
+    await replace_keyboard(message, None)
 
 
 async def replace_text(

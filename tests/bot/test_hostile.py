@@ -11,6 +11,7 @@ import pytest
 
 from tests.harness import Harness
 from tgemulator import StoredMessage, User
+from tgemulator.hostile import OTHER_CONTENT
 
 
 def contains(fragment: str):  # type: ignore[no-untyped-def]
@@ -26,24 +27,8 @@ async def greeted(
     return person, menu
 
 
-OTHER_KINDS = [
-    {
-        "sticker": {
-            "file_id": "CAAC1",
-            "file_unique_id": "s1",
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-        }
-    },
-    {"voice": {"file_id": "AwAC1", "file_unique_id": "v1", "duration": 3}},
-    {"location": {"latitude": 55.75, "longitude": 37.62}},
-    {"contact": {"phone_number": "+79990000000", "first_name": "Иван"}},
-    {"dice": {"emoji": "🎲", "value": 4}},
-    {"video_note": {"file_id": "DQAC1", "file_unique_id": "n1", "length": 240, "duration": 2}},
-]
+# The same kinds the fuzzing draws from.
+OTHER_KINDS = OTHER_CONTENT
 
 
 @pytest.mark.parametrize("content", OTHER_KINDS, ids=lambda c: next(iter(c)))
