@@ -65,6 +65,12 @@ async def ticket_by_number(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def ticket_by_intake(session: AsyncSession, customer_id: int, key: str) -> Ticket | None:
+    """The request a customer's intake (by its key) already filed, if any."""
+    query = select(Ticket).where(Ticket.customer_id == customer_id, Ticket.intake_key == key)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def ticket_by_id(
     session: AsyncSession, ticket_id: int, *, for_update: bool = False
 ) -> Ticket | None:

@@ -62,6 +62,25 @@ def kinds(rows: Sequence[Outbox]) -> list[tuple[str, str, int | None]]:
     return [(row.kind, row.method, row.chat_id) for row in rows]
 
 
+async def test_the_same_intake_filed_twice_files_one_request(
+    desk: Desk, sessions: SessionFactory
+) -> None:
+    """A Submit run again (a crash after the commit, a retried update) files nothing new."""
+    anna = await customer(desk)
+    boris = await customer(desk, user_id=502, name="Борис")
+    first = await desk.create(anna, draft(intake_key="intake-1"))
+    again = await desk.create(anna, draft(intake_key="intake-1"))
+    assert again.id == first.id
+    assert [e.action for e in await events(sessions, first.id)] == ["create"]
+    assert len(await outbox(sessions, first.id)) == 2  # "registered" and the card, once
+    # Another intake of the same customer, or the same key of another customer: new requests.
+    other = await desk.create(anna, draft(intake_key="intake-2"))
+    theirs = await desk.create(boris, draft(intake_key="intake-1"))
+    untagged = [await desk.create(anna, draft()) for _ in range(2)]
+    numbers = {first.number, other.number, theirs.number, *(t.number for t in untagged)}
+    assert len(numbers) == 5
+
+
 async def test_create_writes_ticket_event_and_two_notifications(
     desk: Desk, sessions: SessionFactory, clock: Clock
 ) -> None:
