@@ -3,8 +3,9 @@
 - **Seen once.** Telegram re-sends an update it thinks was lost (a webhook that
   answered late, a poll whose offset was not confirmed before a restart). The
   first sight of an ``update_id`` is recorded where it costs no database write:
-  in Redis (``SET NX``, shared by replicas: two minutes while it is handled, so
-  an update whose process died is handled again when re-sent, then two days) or,
+  in Redis (``SET NX``, shared by replicas: a few seconds, renewed while it is
+  handled, so an update whose process died is handled again when re-sent, then
+  two days; see :class:`RedisSeen`) or,
   without Redis, in the process's memory (a single process: a graceful stop
   confirms the polled offset, so Telegram does not re-send the last batch after a
   restart). An update that changes nothing writes nothing to the database.
@@ -28,9 +29,11 @@ changed and its outcome: ``handled``, ``ignored`` (no handler wanted it),
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -59,9 +62,11 @@ UPDATE_RETRIES = Counter("ctv_update_retries_total", "Updates run again after a 
 UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update", ["type"])
 
 SEEN_FOR_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
-# While an update is being handled its mark is short-lived: if the process dies
-# mid-way, a redelivery after this long is handled again instead of skipped.
-IN_PROGRESS_SECONDS = 120
+# While an update is being handled its mark lives this long unless its process
+# renews it: a process that died stops renewing, and a redelivery of its update is
+# handled this long after the death at the latest.
+IN_PROGRESS_SECONDS = 8.0
+DONE = "done"
 MEMORY_SEEN = 200_000
 ATTEMPTS = 3
 FIRST_BACKOFF = 0.5
@@ -101,22 +106,113 @@ class MemorySeen:
 
 
 class RedisSeen:
-    """Shared by every replica behind the same webhook."""
+    """Shared by every replica behind the same webhook.
 
-    def __init__(self, redis: Redis, prefix: str = "ctv:update:") -> None:
+    A mark is the owner's id while its update is handled, renewed every few
+    seconds by a background task, and ``done`` for two days after. A process
+    that dies (kill -9, a lost machine) stops renewing, so its marks lapse within
+    ``in_progress`` seconds. A redelivery that finds another process's mark waits
+    for it to end: ``done`` is a duplicate; a lapsed mark (its owner died) is taken
+    and the update handled. Dropping it instead would lose it for good, since
+    Telegram does not send an update again once it was confirmed.
+
+    While Redis cannot be reached the marks fall back to this process's memory
+    (an outage must not stop the desk from answering); redelivered updates may
+    then be handled twice across replicas, which the desk's own idempotency
+    (one request per intake) keeps harmless where it matters.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str = "ctv:update:",
+        *,
+        in_progress: float = IN_PROGRESS_SECONDS,
+        poll: float = 0.25,
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._in_progress = in_progress
+        self._poll = poll
+        self._owner = uuid.uuid4().hex
+        self._held: set[int] = set()
+        self._renewer: asyncio.Task[None] | None = None
+        self._memory = MemorySeen()
+        self._unreachable = False
 
     async def first_sight(self, update_id: int) -> bool:
         key = f"{self._prefix}{update_id}"
-        stored = await self._redis.set(key, 1, nx=True, ex=IN_PROGRESS_SECONDS)
-        return bool(stored)
+        loop = asyncio.get_running_loop()
+        # Longer than a dead owner's mark can live; a live owner that takes longer
+        # (Telegram's own retries) keeps the update, and this copy is the duplicate.
+        give_up = loop.time() + 2 * self._in_progress + 1
+        try:
+            while True:
+                milliseconds = int(self._in_progress * 1000)
+                if await self._redis.set(key, self._owner, nx=True, px=milliseconds):
+                    self._reachable()
+                    self._hold(update_id)
+                    return True
+                stored = await self._redis.get(key)
+                if stored is None:
+                    continue  # it lapsed between the two calls
+                owner = stored.decode() if isinstance(stored, bytes) else str(stored)
+                if owner in (DONE, self._owner) or loop.time() > give_up:
+                    return False
+                await asyncio.sleep(self._poll)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+            return await self._memory.first_sight(update_id)
 
     async def done(self, update_id: int) -> None:
-        await self._redis.expire(f"{self._prefix}{update_id}", SEEN_FOR_SECONDS)
+        self._held.discard(update_id)
+        try:
+            await self._redis.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
 
     async def forget(self, update_id: int) -> None:
-        await self._redis.delete(f"{self._prefix}{update_id}")
+        self._held.discard(update_id)
+        try:
+            await self._redis.delete(f"{self._prefix}{update_id}")
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+        await self._memory.forget(update_id)
+
+    async def close(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+
+    def _hold(self, update_id: int) -> None:
+        self._held.add(update_id)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew(), name="seen-marks")
+
+    async def _renew(self) -> None:
+        """Keep this process's marks alive while it handles their updates."""
+        milliseconds = int(self._in_progress * 1000)
+        while self._held:
+            await asyncio.sleep(self._in_progress / 3)
+            held = list(self._held)
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for update_id in held:
+                        pipe.pexpire(f"{self._prefix}{update_id}", milliseconds)
+                    await pipe.execute()
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                self._fall_back(error)
+
+    def _fall_back(self, error: Exception) -> None:
+        if not self._unreachable:
+            self._unreachable = True
+            log.warning("Redis unreachable (%s); updates are deduplicated in this process", error)
+
+    def _reachable(self) -> None:
+        if self._unreachable:
+            self._unreachable = False
+            log.info("Redis reachable again; updates are deduplicated across replicas")
 
 
 @dataclass
