@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,13 +100,6 @@ async def test_close_gives_up_after_its_time(bot: Bot) -> None:
     await asyncio.sleep(0.05)
     assert not await dp.flow.close(within=0.1)
     await task
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 CHAT = StorageKey(bot_id=1, chat_id=5, user_id=5)
