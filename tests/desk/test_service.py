@@ -284,6 +284,29 @@ async def test_reply_is_the_first_response(desk: Desk, sessions: SessionFactory)
     assert kinds((await outbox(sessions))[4:]) == [("customer.reply", "send", CUSTOMER_CHAT)]
 
 
+async def test_a_message_handled_again_is_relayed_once(
+    desk: Desk, sessions: SessionFactory
+) -> None:
+    """An update run again after a crash: its reply, note, question or message once."""
+    who = await customer(desk)
+    ticket = await desk.create(who, draft())
+    boris = await agent(desk)
+    for _ in range(2):
+        await desk.reply(boris, ticket.number, "Ответ", source=MessageRef(BACKOFFICE_CHAT_ID, 70))
+        await desk.note(boris, ticket.number, "Заметка", source=MessageRef(BACKOFFICE_CHAT_ID, 71))
+        await desk.ask_customer(
+            boris, ticket.number, "Вопрос?", source=MessageRef(BACKOFFICE_CHAT_ID, 72)
+        )
+        await desk.add_information(
+            who, ticket.number, "Ответ клиента", source=MessageRef(CUSTOMER_CHAT, 73)
+        )
+    actions = [e.action for e in await events(sessions, ticket.id)]
+    assert actions == ["create", "reply", "note", "ask_customer", "customer_message"]
+    # The same message id in another chat is another message.
+    await desk.reply(boris, ticket.number, "Ещё", source=MessageRef(BACKOFFICE_CHAT_ID + 1, 70))
+    assert len(await events(sessions, ticket.id)) == 6
+
+
 async def test_internal_note_never_reaches_the_customer(
     desk: Desk, sessions: SessionFactory
 ) -> None:
