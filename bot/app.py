@@ -56,6 +56,7 @@ from tgkit import errors
 from tgkit.calls import CallMetrics
 from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
+from tgkit.loop import BackgroundLoop
 from tgkit.middlewares import (
     ActorCache,
     ActorMiddleware,
@@ -68,6 +69,7 @@ from tgkit.responses import keep_response_types
 from tgkit.retry import RetryMiddleware
 from tgkit.updates import (
     MemorySeen,
+    Orphans,
     RedisSeen,
     SeenUpdates,
     UpdateGuard,
@@ -328,6 +330,12 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
     )
+    # Updates a killed replica (or this process before a kill -9) had taken but not finished.
+    orphans = (
+        BackgroundLoop("orphan-updates", Orphans(seen, dispatcher, bot).adopt, interval=3.0)
+        if isinstance(seen, RedisSeen)
+        else None
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -373,12 +381,16 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
             )
         sender.start()
         scheduler.start()
+        if orphans is not None:
+            orphans.start()
         app[ops.READY].set()
         await stop.wait()
         log.info("stopping")
     finally:
         # R10: updates replace containers, so a stop must lose nothing. First take no
         # new update, then finish those in flight, then stop the background work.
+        if orphans is not None:
+            await orphans.stop()
         if polling is not None:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()

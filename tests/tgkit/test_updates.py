@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from tgkit.updates import (
     IN_PROGRESS_SECONDS,
     SEEN_FOR_SECONDS,
     MemorySeen,
+    Orphans,
     RedisSeen,
     SeenUpdates,
     UpdateGuard,
@@ -181,6 +183,51 @@ async def test_without_redis_marks_are_kept_in_memory() -> None:
         await seen.done(8201)
         await seen.forget(8201)
         assert await seen.first_sight(8201)
+    finally:
+        await seen.close()
+        await redis.aclose()
+
+
+async def test_the_updates_of_a_killed_process_are_adopted_and_handled_once(
+    bot: Bot, redis_url: str
+) -> None:
+    """Telegram had its answer (the update was confirmed) before the process died: only
+    the journal in Redis still has the update, and a survivor handles it."""
+    redis = Redis.from_url(redis_url)
+    journals = f"test:{uuid.uuid4().hex}:"
+    dead = RedisSeen(redis, in_progress=0.6, journals=journals)
+    survivor = RedisSeen(redis, in_progress=0.6, journals=journals)
+    try:
+        lost = update(9001, "lost in the crash")
+        assert await dead.first_sight(9001, lost.model_dump_json(by_alias=True))
+        await dead.close()  # killed: no renewal, no done
+        assert await survivor.adopt_orphans() == []  # not before its owner is overdue
+        await asyncio.sleep(0.8)
+        handler = Handler()
+        orphans = Orphans(survivor, dispatcher(survivor, handler), bot)
+        await orphans.adopt()
+        await orphans.wait(5)
+        assert handler.calls == ["lost in the crash"]
+        await orphans.adopt()  # nothing is adopted twice
+        await orphans.wait(5)
+        assert handler.calls == ["lost in the crash"]
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
+    finally:
+        await survivor.close()
+        await redis.aclose()
+
+
+async def test_a_finished_or_failed_update_leaves_no_journal(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    journals = f"test:{uuid.uuid4().hex}:"
+    seen = RedisSeen(redis, journals=journals)
+    try:
+        assert await seen.first_sight(9101, "{}")
+        assert await seen.first_sight(9102, "{}")
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] != []
+        await seen.done(9101)
+        await seen.forget(9102)
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
     finally:
         await seen.close()
         await redis.aclose()
