@@ -47,11 +47,10 @@ from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from desk.errors import DeskError
 from desk.events import RequestEvent
+from tgkit.faults import transient
 
 log = logging.getLogger(__name__)
 
@@ -308,13 +307,6 @@ async def note_event(event: RequestEvent) -> None:
     effects = current_update.get()
     if effects is not None and event.number not in effects.numbers:
         effects.numbers.append(event.number)
-
-
-def transient(error: BaseException) -> bool:
-    """A fault of the connection, not of the update: worth one more try."""
-    if isinstance(error, RedisConnectionError | RedisTimeoutError | PoolTimeout | OperationalError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 class UpdateGuard(BaseMiddleware):
