@@ -325,7 +325,12 @@ class UpdateGuard(BaseMiddleware):
             # Not from Telegram: aiogram-dialog's background updates carry id 0.
             return await handler(event, data)
         kind = event.event_type
-        payload = event.model_dump_json(by_alias=True, exclude_none=True)
+        # Only a journal in Redis can give the update to another process.
+        payload = (
+            event.model_dump_json(by_alias=True, exclude_none=True)
+            if isinstance(self._seen, RedisSeen)
+            else None
+        )
         if not await self._seen.first_sight(event.update_id, payload):
             UPDATES.labels(kind, "duplicate").inc()
             _log_outcome(event, kind, "duplicate", None, 0.0)
