@@ -115,6 +115,13 @@ def _argument(value: object) -> object:
     return format(value, "")
 
 
+# Texts without arguments, as formatted: the same every time, and a window asks for
+# a score of them (every button label) on every render. Keys come from the code,
+# so they are few; the bound only guards against a caller that builds keys.
+_PLAIN: dict[tuple[str, str], str] = {}
+PLAIN_KEPT = 10_000
+
+
 class Texts:
     def __init__(self, locale: str) -> None:
         self.locale = locale if locale in LOCALES else LOCALES[0]
@@ -122,6 +129,10 @@ class Texts:
         self._fallback = bundle(LOCALES[0])
 
     def __call__(self, key: str, **values: object) -> str:
+        if not values:
+            known = _PLAIN.get((self.locale, key))
+            if known is not None:
+                return known
         name = message_id(key)
         source = self._bundle if self._bundle.has_message(name) else self._fallback
         if not source.has_message(name):
@@ -133,4 +144,6 @@ class Texts:
         text, errors = source.format_pattern(pattern, arguments)
         if errors:
             raise KeyError(f"text {key!r} ({self.locale}): {'; '.join(map(str, errors))}")
+        if not values and len(_PLAIN) < PLAIN_KEPT:
+            _PLAIN[(self.locale, key)] = str(text)
         return str(text)
