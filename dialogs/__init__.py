@@ -50,7 +50,9 @@ def setup(
     if isinstance(dispatcher.storage, RedisStorage):
         # Album items may reach different replicas: the dialog's lock must be shared.
         isolation = dispatcher.storage.create_isolation()
-    factory = DeskManagerFactory(message_manager or MessageManager(), MediaIdStorage())
+    # aiogram-dialog's own media cache, as setup_dialogs would make it (its __init__ is untyped).
+    media = MediaIdStorage()  # type: ignore[no-untyped-call]
+    factory = DeskManagerFactory(message_manager or MessageManager(), media)
     setup_dialogs(dispatcher, dialog_manager_factory=factory, events_isolation=isolation)
     # Registered after setup_dialogs: it reads the dialog context loaded there.
     dispatcher.message.outer_middleware(DraftOwnsMessages())

@@ -13,6 +13,7 @@ only one window of the draft has live buttons.
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram_dialog.api.entities import (
     EVENT_CONTEXT_KEY,
@@ -35,6 +36,17 @@ from aiogram_dialog.utils import CB_SEP
 def is_dialog_button(callback: CallbackQuery) -> bool:
     """aiogram-dialog's buttons carry their dialog's intent id before ``CB_SEP``."""
     return CB_SEP in (callback.data or "")
+
+
+class NotDialogButton(Filter):
+    """For routers of plain handlers: a dialog's button is none of theirs.
+
+    Every press walks every router and tries every button filter on its way
+    (aiogram checks them one by one); a dialog's press skips a score of them.
+    """
+
+    async def __call__(self, callback: CallbackQuery) -> bool:
+        return not is_dialog_button(callback)
 
 
 class DeskManager(ManagerImpl):
