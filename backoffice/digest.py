@@ -28,6 +28,7 @@ from desk.model import format_number
 from desk.service import Actor, Desk
 from locales import Texts
 from tgkit.config import ChatSettings
+from tgkit.filters import Inline
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -295,6 +296,6 @@ async def show_digest(
 def private_router() -> Router:
     """/digest in a private chat (the agents' group has it among its commands)."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(Inline(F.chat.type == "private"))
     router.message.register(show_digest, Command("digest"))
     return router

@@ -23,6 +23,7 @@ from desk.model import CloseReason
 from desk.service import Actor, Desk, MessageRef
 from locales import Texts
 from storage.models import Ticket
+from tgkit.filters import Inline
 
 DESTINY = "backoffice_prompt"
 
@@ -84,7 +85,7 @@ class PromptReply(Filter):
 
 def router() -> Router:
     router = Router(name=__name__)
-    router.message.register(answered, PromptReply(), F.text | F.caption)
+    router.message.register(answered, PromptReply(), Inline(F.text | F.caption))
     return router
 
 

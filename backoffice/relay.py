@@ -26,6 +26,7 @@ from desk.service import Actor, Desk, MessageRef
 from locales import Texts
 from tgkit.albums import AlbumMiddleware
 from tgkit.attachments import UNRELAYED_CONTENT, attachments_of
+from tgkit.filters import Inline
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,9 @@ def router() -> Router:
     router.message.middleware(AlbumMiddleware())
     router.message.register(note_command, Command("note"))
     router.message.register(split_command, Command("split"))
-    router.message.register(relay, F.text | F.caption | F.photo | F.document)
-    router.message.register(unsupported, F.content_type.in_(UNRELAYED_CONTENT))
-    router.edited_message.register(edited, F.text | F.caption)
+    router.message.register(relay, Inline(F.text | F.caption | F.photo | F.document))
+    router.message.register(unsupported, Inline(F.content_type.in_(UNRELAYED_CONTENT)))
+    router.edited_message.register(edited, Inline(F.text | F.caption))
     return router
 
 

@@ -115,4 +115,9 @@ def setup(
     root.setLevel(level)
     # Alembic announces every plugin it loads; operators need only the migrations.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if root.level > logging.DEBUG:
+        # aiogram's "Update id=… is handled" repeats the line tgkit.updates ends every
+        # update with (which also says who, which requests and the outcome): half the
+        # log of a burst and a few per cent of its time. Its errors are still written.
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     return redactor

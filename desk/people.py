@@ -62,18 +62,7 @@ class People(DeskBase):
                     agent.language = language or agent.language
                 await session.flush()
                 return Actor.staff(agent.id, name, staff_roles)
-            customer = await repo.customer_by_telegram_id(session, user_id)
-            if customer is None:
-                customer = Customer(
-                    telegram_user_id=user_id, name=name, username=username, language=language
-                )
-                session.add(customer)
-            else:
-                customer.name, customer.username = name, username
-                # A language chosen with /lang outlives the Telegram client's.
-                customer.language = customer.language or language
-                customer.blocked_bot_at = None  # they wrote to us: they are reachable again
-            await session.flush()
+            customer = await repo.seen_customer(session, user_id, name, username, language)
             return Actor.customer(customer.id, name, customer.language)
 
     async def set_language(self, actor: Actor, language: str) -> None:

@@ -12,10 +12,13 @@ from aiogram.fsm.storage.redis import RedisStorage
 from aiogram_dialog import setup_dialogs
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent
 from aiogram_dialog.api.protocols import MessageManagerProtocol
+from aiogram_dialog.context.media_storage import MediaIdStorage
+from aiogram_dialog.manager.message_manager import MessageManager
 
 from dialogs.common import on_stale_button
 from dialogs.drafts import IdleReminder, MemoryDraftActivity, RedisDraftActivity
 from dialogs.intake import DraftOwnsMessages, intake_dialog
+from dialogs.manager import DeskManagerFactory
 
 REMINDER_KEY = "intake_reminder"
 
@@ -47,7 +50,10 @@ def setup(
     if isinstance(dispatcher.storage, RedisStorage):
         # Album items may reach different replicas: the dialog's lock must be shared.
         isolation = dispatcher.storage.create_isolation()
-    setup_dialogs(dispatcher, message_manager=message_manager, events_isolation=isolation)
+    # aiogram-dialog's own media cache, as setup_dialogs would make it (its __init__ is untyped).
+    media = MediaIdStorage()  # type: ignore[no-untyped-call]
+    factory = DeskManagerFactory(message_manager or MessageManager(), media)
+    setup_dialogs(dispatcher, dialog_manager_factory=factory, events_isolation=isolation)
     # Registered after setup_dialogs: it reads the dialog context loaded there.
     dispatcher.message.outer_middleware(DraftOwnsMessages())
 

@@ -37,6 +37,7 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Filter
 from aiogram.fsm.state import State
 from aiogram.types import (
     BufferedInputFile,
@@ -589,6 +590,20 @@ class DraftOwnsMessages(BaseMiddleware):
         ):
             data["raw_state"] = DRAFT_OPEN
         return await handler(event, data)
+
+
+class NotDraftAnswer(Filter):
+    """For routers of plain handlers: with a draft open, only commands are theirs.
+
+    What :class:`DraftOwnsMessages` means for each of their filters, said once
+    at the top: a customer's answer to a step would otherwise be tried against
+    every command and state filter before it reaches the dialog.
+    """
+
+    async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
+        if raw_state != DRAFT_OPEN:
+            return True
+        return (message.text or message.caption or "").startswith("/")
 
 
 def _record_keys(data: dict[str, Any]) -> tuple[Chat, User] | None:

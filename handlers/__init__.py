@@ -3,13 +3,16 @@
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
+from dialogs.intake import NotDraftAnswer
+from dialogs.manager import NotDialogButton
 from handlers import actions, help, intake, leftovers, my, relay, start
+from tgkit.filters import Inline
 
 
 def router() -> Router:
     parent = Router(name=__name__)
-    parent.message.filter(F.chat.type == ChatType.PRIVATE)
-    parent.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    parent.message.filter(Inline(F.chat.type == ChatType.PRIVATE), NotDraftAnswer())
+    parent.callback_query.filter(Inline(F.message.chat.type == ChatType.PRIVATE), NotDialogButton())
     parent.include_router(start.router())
     parent.include_router(help.router())
     parent.include_router(my.router())

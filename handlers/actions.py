@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -21,6 +22,7 @@ from locales import Texts
 from tgkit.attachments import cleaned_attachments, rejection_text
 from tgkit.callbacks import LegacyButton, RatingCallback, TicketAction, TicketCallback
 from tgkit.edits import drop_keyboard
+from tgkit.filters import Inline
 from tgkit.html import to_plain
 
 
@@ -167,7 +169,7 @@ def router() -> Router:
         router.callback_query.register(handler, LegacyButton(TicketCallback, *actions))
     router.callback_query.register(rate, RatingCallback.filter())
     router.callback_query.register(rate, LegacyButton(RatingCallback))
-    router.message.register(reason_given, CustomerStates.reason, F.text)
-    router.message.register(reason_not_text, CustomerStates.reason)
-    router.message.register(information_given, CustomerStates.information)
+    router.message.register(reason_given, StateFilter(CustomerStates.reason), Inline(F.text))
+    router.message.register(reason_not_text, StateFilter(CustomerStates.reason))
+    router.message.register(information_given, StateFilter(CustomerStates.information))
     return router

@@ -21,7 +21,8 @@ async def new_request(_message: Message, dialog_manager: DialogManager) -> None:
 
 async def new_request_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
     await callback.answer()
-    # A new message: the greeting (or the reminder) with the button stays as it was.
+    # A new message: the greeting (or the reminder) with its button stays as it was
+    # (dialogs.manager: aiogram-dialog would strip its keyboard).
     await show_or_start(dialog_manager, show_mode=ShowMode.SEND)
 
 

@@ -26,13 +26,14 @@ from desk.service import Actor
 from locales import Texts, pick_locale
 from tgkit.attachments import UNRELAYED_CONTENT
 from tgkit.config import ChatSettings
+from tgkit.filters import Inline
 
 
 def router() -> Router:
     router = Router(name=__name__)
-    private = F.chat.type == ChatType.PRIVATE
-    router.message.register(unknown_command, private, F.text.startswith("/"))
-    router.message.register(unsupported, private, F.content_type.in_(UNRELAYED_CONTENT))
+    private = Inline(F.chat.type == ChatType.PRIVATE)
+    router.message.register(unknown_command, private, Inline(F.text.startswith("/")))
+    router.message.register(unsupported, private, Inline(F.content_type.in_(UNRELAYED_CONTENT)))
     router.callback_query.register(unknown_button)
     return router
 

@@ -23,6 +23,7 @@ from locales import Texts
 from tgkit.albums import AlbumMiddleware
 from tgkit.attachments import cleaned_attachments, rejection_text
 from tgkit.errors import message_for
+from tgkit.filters import Inline
 from tgkit.menu import main_menu
 
 
@@ -76,9 +77,11 @@ def router() -> Router:
     router = Router(name=__name__)
     router.message.middleware(AlbumMiddleware())
     router.message.register(
-        relay, StateFilter(None), F.text & ~F.text.startswith("/") | F.photo | F.document
+        relay,
+        StateFilter(None),
+        Inline(F.text & ~F.text.startswith("/") | F.photo | F.document),
     )
-    router.edited_message.register(edited, F.text | F.caption)
+    router.edited_message.register(edited, Inline(F.text | F.caption))
     return router
 
 

@@ -26,7 +26,7 @@ Conventions of this wrapper, so that callers need not know about Fluent:
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from fluent.runtime import FluentBundle, resolver
@@ -115,22 +115,41 @@ def _argument(value: object) -> object:
     return format(value, "")
 
 
+# Formatting with Fluent costs a tenth of a millisecond or more, and a window asks for
+# a score of texts on every render (every button label, its step's prompt with the
+# same limits every time). A text is a function of its language, key and arguments,
+# so the latest ones are kept; arguments other than plain strings and numbers
+# (whose rendering could depend on more than their value) are formatted each time.
+FORMATTED_KEPT = 4096
+
+
 class Texts:
     def __init__(self, locale: str) -> None:
         self.locale = locale if locale in LOCALES else LOCALES[0]
-        self._bundle = bundle(self.locale)
-        self._fallback = bundle(LOCALES[0])
 
     def __call__(self, key: str, **values: object) -> str:
-        name = message_id(key)
-        source = self._bundle if self._bundle.has_message(name) else self._fallback
-        if not source.has_message(name):
-            raise KeyError(f"no text {key!r} in locale {self.locale}")
-        pattern = source.get_message(name).value
-        if pattern is None:
-            raise KeyError(f"text {key!r} has no value in locale {self.locale}")
-        arguments = {arg: _argument(value) for arg, value in values.items()}
-        text, errors = source.format_pattern(pattern, arguments)
-        if errors:
-            raise KeyError(f"text {key!r} ({self.locale}): {'; '.join(map(str, errors))}")
-        return str(text)
+        items = tuple(values.items())
+        if all(type(value) is str or type(value) is int for _, value in items):
+            return _formatted(self.locale, key, items)
+        return _format(self.locale, key, values)
+
+
+def _format(locale: str, key: str, values: dict[str, object]) -> str:
+    name = message_id(key)
+    own = bundle(locale)
+    source = own if own.has_message(name) else bundle(LOCALES[0])
+    if not source.has_message(name):
+        raise KeyError(f"no text {key!r} in locale {locale}")
+    pattern = source.get_message(name).value
+    if pattern is None:
+        raise KeyError(f"text {key!r} has no value in locale {locale}")
+    arguments = {arg: _argument(value) for arg, value in values.items()}
+    text, errors = source.format_pattern(pattern, arguments)
+    if errors:
+        raise KeyError(f"text {key!r} ({locale}): {'; '.join(map(str, errors))}")
+    return str(text)
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
+def _formatted(locale: str, key: str, items: tuple[tuple[str, object], ...]) -> str:
+    return _format(locale, key, dict(items))

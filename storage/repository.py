@@ -8,9 +8,10 @@ together.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -103,6 +104,50 @@ async def default_tariff(session: AsyncSession) -> Tariff:
 async def customer_by_telegram_id(session: AsyncSession, user_id: int) -> Customer | None:
     query = select(Customer).where(Customer.telegram_user_id == user_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CustomerSeen:
+    """What a person's update may change of their customer row (see ``seen_customer``)."""
+
+    id: int
+    language: str | None
+
+
+async def seen_customer(
+    session: AsyncSession, user_id: int, name: str, username: str | None, language: str | None
+) -> CustomerSeen:
+    """The customer behind a Telegram user, created on first sight, kept up to date.
+
+    Core statements on columns, not the ORM: this runs on the first update of
+    every person (and again when the desk's cache of them expires), so it is one
+    read, and a write only when something changed. A language chosen with
+    /lang outlives the Telegram client's; a message from someone who had
+    blocked the bot means they are reachable again.
+    """
+    query = select(
+        Customer.id, Customer.name, Customer.username, Customer.language, Customer.blocked_bot_at
+    ).where(Customer.telegram_user_id == user_id)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        inserted = insert(Customer).values(
+            telegram_user_id=user_id, name=name, username=username, language=language
+        )
+        new_id = (await session.execute(inserted.returning(Customer.id))).scalar_one()
+        return CustomerSeen(new_id, language)
+    kept = row.language or language
+    if (row.name, row.username, row.language, row.blocked_bot_at) != (
+        name,
+        username,
+        kept,
+        None,
+    ):
+        await session.execute(
+            update(Customer)
+            .where(Customer.id == row.id)
+            .values(name=name, username=username, language=kept, blocked_bot_at=None)
+        )
+    return CustomerSeen(row.id, kept)
 
 
 async def agent_by_telegram_id(session: AsyncSession, user_id: int) -> Agent | None:
