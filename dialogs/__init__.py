@@ -19,6 +19,7 @@ from dialogs.common import on_stale_button
 from dialogs.drafts import IdleReminder, MemoryDraftActivity, RedisDraftActivity
 from dialogs.intake import DraftOwnsMessages, intake_dialog
 from dialogs.manager import DeskManagerFactory
+from tgkit.flow import LeasedIsolation
 
 REMINDER_KEY = "intake_reminder"
 
@@ -48,8 +49,9 @@ def setup(
 
     isolation: BaseEventIsolation | None = None
     if isinstance(dispatcher.storage, RedisStorage):
-        # Album items may reach different replicas: the dialog's lock must be shared.
-        isolation = dispatcher.storage.create_isolation()
+        # Album items may reach different replicas: the dialog's lock must be shared,
+        # and a lease, so a replica killed while holding it frees the chat in seconds.
+        isolation = LeasedIsolation(dispatcher.storage.redis, dispatcher.storage.key_builder)
     # aiogram-dialog's own media cache, as setup_dialogs would make it (its __init__ is untyped).
     media = MediaIdStorage()  # type: ignore[no-untyped-call]
     factory = DeskManagerFactory(message_manager or MessageManager(), media)
