@@ -30,6 +30,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from prometheus_client import Counter
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 
 import api
 import backoffice
@@ -54,6 +56,7 @@ from tgkit import errors
 from tgkit.calls import CallMetrics
 from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
+from tgkit.loop import BackgroundLoop
 from tgkit.middlewares import (
     ActorCache,
     ActorMiddleware,
@@ -66,6 +69,7 @@ from tgkit.responses import keep_response_types
 from tgkit.retry import RetryMiddleware
 from tgkit.updates import (
     MemorySeen,
+    Orphans,
     RedisSeen,
     SeenUpdates,
     UpdateGuard,
@@ -79,6 +83,8 @@ log = logging.getLogger(__name__)
 # How long an update waits for a free Redis or database connection before it
 # counts as failed (and is retried): far longer than a burst takes to drain.
 POOL_TIMEOUT = 30
+# A Redis that stopped answering (not refusing) fails a command after this long.
+REDIS_SOCKET_TIMEOUT = 5.0
 # SIGTERM to exit must stay under 10 s (R10); in-flight updates get most of it.
 DRAIN_SECONDS = 6.0
 # Updates a webhook replica accepts beyond those it handles at once: about a
@@ -98,13 +104,21 @@ def redis_client(settings: Settings) -> Redis:
     redis-py's default pool raises "Too many connections" when it is empty; a
     burst must queue instead, so the pool blocks for up to ``POOL_TIMEOUT``.
     """
+    # redis-py's own retries back off for seconds per command; while Redis is down
+    # every update and every send would wait that long before its fallback or its
+    # polite answer. One quick retry covers a dropped connection; the update's own
+    # retry (tgkit.updates) covers a restart.
+    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=1)
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         # Each update holds at most a couple of connections at once (state, lock).
         max_connections=2 * settings.updates_at_once + 16,
         timeout=POOL_TIMEOUT,
+        retry=retry,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
+        socket_timeout=REDIS_SOCKET_TIMEOUT,
     )
-    return Redis(connection_pool=pool)
+    return Redis(connection_pool=pool, retry=retry)
 
 
 def fsm_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
@@ -316,6 +330,12 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
     )
+    # Updates a killed replica (or this process before a kill -9) had taken but not finished.
+    orphans = (
+        BackgroundLoop("orphan-updates", Orphans(seen, dispatcher, bot).adopt, interval=3.0)
+        if isinstance(seen, RedisSeen)
+        else None
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -361,12 +381,16 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
             )
         sender.start()
         scheduler.start()
+        if orphans is not None:
+            orphans.start()
         app[ops.READY].set()
         await stop.wait()
         log.info("stopping")
     finally:
         # R10: updates replace containers, so a stop must lose nothing. First take no
         # new update, then finish those in flight, then stop the background work.
+        if orphans is not None:
+            await orphans.stop()
         if polling is not None:
             with contextlib.suppress(RuntimeError):
                 await dispatcher.stop_polling()
@@ -383,6 +407,8 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
         await plugins.close()
         await bot.session.close()
         await storage.close()
+        if isinstance(seen, RedisSeen):
+            await seen.close()
         if redis is not None:
             await redis.aclose()
         await engine.dispose()

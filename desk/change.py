@@ -165,6 +165,16 @@ class Change:
         self.recorded.append((ticket, event))
         return event
 
+    async def relayed_before(self, ticket: Ticket, source: MessageRef | None) -> bool:
+        """The Telegram message ``source`` is already in ``ticket``'s history.
+
+        An update handled again (its process died after the commit, before Telegram
+        learnt it was handled) must not relay a reply or a message a second time.
+        """
+        if source is None:
+            return False
+        return await repo.message_from(self.session, ticket.id, source.chat_id, source.message_id)
+
     async def message(
         self,
         ticket: Ticket,

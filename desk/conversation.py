@@ -112,6 +112,8 @@ class Conversation(DeskBase):
         body = message_body(text, attachments)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.REPLY)
+            if await change.relayed_before(ticket, source):
+                return ticket
             before = snapshot(ticket)
             ticket.status = lifecycle.next_status(Action.REPLY, Status(ticket.status)).value
             first = ticket.first_responded_at is None
@@ -135,6 +137,8 @@ class Conversation(DeskBase):
         body = clean_markup(text)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.NOTE, for_update=False)
+            if await change.relayed_before(ticket, source):
+                return ticket
             event = await change.event(ticket, Action.NOTE, comment=body, internal=True)
             await change.message(
                 ticket, event, MessageDirection.OUTBOUND, body, source, (), internal=True
@@ -148,6 +152,8 @@ class Conversation(DeskBase):
         body = clean_markup(question)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.ASK_CUSTOMER)
+            if await change.relayed_before(ticket, source):
+                return ticket
             before = snapshot(ticket)
             ticket.status = lifecycle.next_status(Action.ASK_CUSTOMER, Status(ticket.status)).value
             if ticket.first_responded_at is None:
@@ -178,6 +184,8 @@ class Conversation(DeskBase):
         body = message_body(text, attachments)
         async with self._change(actor) as change:
             ticket = await change.load(number, Action.CUSTOMER_MESSAGE)
+            if await change.relayed_before(ticket, source):
+                return ticket
             before = snapshot(ticket)
             status = lifecycle.next_status(Action.CUSTOMER_MESSAGE, Status(ticket.status))
             ticket.status = status.value

@@ -42,6 +42,10 @@ class Intake(DeskBase):
             customer = await change.session.get(Customer, actor.customer_id)
             if customer is None:
                 raise NotFound("customer not found")
+            if draft.intake_key is not None:
+                filed = await repo.ticket_by_intake(change.session, customer.id, draft.intake_key)
+                if filed is not None:
+                    return filed  # nothing written: the customer was told about it once
             ticket = await _insert_ticket(
                 change,
                 customer,
@@ -51,6 +55,7 @@ class Intake(DeskBase):
                 technical_details=details,
                 channel=draft.channel,
                 attachments=draft.attachments,
+                intake_key=draft.intake_key,
             )
         return ticket
 
@@ -88,6 +93,7 @@ async def _insert_ticket(
     channel: Channel,
     attachments: Sequence[AttachmentIn] = (),
     parent: Ticket | None = None,
+    intake_key: str | None = None,
 ) -> Ticket:
     session = change.session
     if customer.organisation is not None:
@@ -108,6 +114,7 @@ async def _insert_ticket(
         topic=topic,
         description=description,
         technical_details=technical_details,
+        intake_key=intake_key,
         created_at=change.now,
         updated_at=change.now,
         last_customer_message_at=change.now,

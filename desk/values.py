@@ -124,6 +124,9 @@ class NewTicket:
     technical_details: str | None = None
     attachments: Sequence[AttachmentIn] = ()
     channel: Channel = Channel.TELEGRAM
+    # Names the intake that files it: filing again with the same key files nothing
+    # new and gives back the request (a Submit run twice by a crash or a retry).
+    intake_key: str | None = None
 
 
 @dataclass(frozen=True)

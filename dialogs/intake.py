@@ -524,7 +524,7 @@ async def on_cancel_yes(_callback: CallbackQuery, _button: Button, manager: Dial
     await _finish(manager, IntakeSG.cancelled)
 
 
-def _draft(data: dict[str, Any]) -> NewTicket:
+def _draft(data: dict[str, Any], intake_key: str | None = None) -> NewTicket:
     return NewTicket(
         kind=Kind(data["kind"]),
         topic=data.get("topic") or "",
@@ -535,6 +535,7 @@ def _draft(data: dict[str, Any]) -> NewTicket:
             for shot in data.get("shots") or []
         ),
         channel=Channel.TELEGRAM,
+        intake_key=intake_key,
     )
 
 
@@ -547,7 +548,9 @@ async def on_submit(_callback: CallbackQuery, _button: Button, manager: DialogMa
     desk: Desk = manager.middleware_data["desk"]
     actor: Actor = manager.middleware_data["actor"]
     try:
-        await desk.create(actor, _draft(data))
+        # The dialog's id: a Submit that runs again (the process died after the
+        # commit, or the database connection broke on it) finds the request it filed.
+        await desk.create(actor, _draft(data, manager.current_context().id))
     except ValidationFailed as error:
         step = FIELD_STEP.get(error.field, IntakeSG.summary)
         data["editing"] = step != IntakeSG.summary

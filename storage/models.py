@@ -152,6 +152,8 @@ class Ticket(Base):
         # The queue: open requests by priority, then by due time.
         Index("ix_tickets_queue", "status", "priority", "resolution_due_at"),
         Index("ix_tickets_auto_close", "status", "auto_close_at"),
+        # One request per intake dialog, however often its Submit runs (desk.intake).
+        UniqueConstraint("customer_id", "intake_key"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -194,6 +196,8 @@ class Ticket(Base):
     # The SLA warnings sent (desk.watch.Alert values, comma-separated): each once.
     sla_alerts: Mapped[str] = mapped_column(String(200), default="", server_default="")
     waiting_reminded_at: Mapped[datetime | None]
+    # The intake dialog that filed it (Telegram only): a second Submit finds it.
+    intake_key: Mapped[str | None] = mapped_column(String(64))
 
     customer: Mapped[Customer] = relationship(lazy="selectin")
     tariff: Mapped[Tariff] = relationship(lazy="selectin")

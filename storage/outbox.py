@@ -6,7 +6,7 @@ Statuses are the column's values (``desk.model.OutboxStatus`` names the same thr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, case, exists, select, update
@@ -107,6 +107,28 @@ async def hand_back(session: AsyncSession, row_ids: Sequence[int], now: datetime
             .values(next_attempt_at=now, attempts=Outbox.attempts - 1)
             .execution_options(synchronize_session=False)
         )
+
+
+async def renew_leases(
+    session: AsyncSession, held: Mapping[int, datetime], until: datetime
+) -> list[int]:
+    """Extend the leases ``held`` (row id → the lease the sender wrote) to ``until``.
+
+    Only a row still under the lease its sender wrote is extended: a row whose
+    outcome was written meanwhile (sent, failed, or due again after a 429) keeps it.
+    Returns the rows extended.
+    """
+    renewed = []
+    for row_id, lease in held.items():
+        result = await session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == PENDING, Outbox.next_attempt_at == lease)
+            .values(next_attempt_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            renewed.append(row_id)
+    return renewed
 
 
 async def claim(session: AsyncSession, row_id: int, now: datetime, lease: timedelta) -> bool:

@@ -65,6 +65,24 @@ async def ticket_by_number(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def ticket_by_intake(session: AsyncSession, customer_id: int, key: str) -> Ticket | None:
+    """The request a customer's intake (by its key) already filed, if any."""
+    query = select(Ticket).where(Ticket.customer_id == customer_id, Ticket.intake_key == key)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def message_from(
+    session: AsyncSession, ticket_id: int, source_chat_id: int, source_message_id: int
+) -> bool:
+    """Whether the message written at (chat, message id) is recorded in the request."""
+    query = select(Message.id).where(
+        Message.ticket_id == ticket_id,
+        Message.source_chat_id == source_chat_id,
+        Message.source_message_id == source_message_id,
+    )
+    return (await session.execute(query.limit(1))).first() is not None
+
+
 async def ticket_by_id(
     session: AsyncSession, ticket_id: int, *, for_update: bool = False
 ) -> Ticket | None:

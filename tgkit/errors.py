@@ -9,7 +9,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from desk.errors import AlreadyTaken, DeskError
-from locales import Texts
+from locales import Texts, pick_locale
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +31,25 @@ async def _tell(event: ErrorEvent, text: str) -> None:
         await update.message.answer(text)
 
 
+def _texts(event: ErrorEvent, texts: Texts | None) -> Texts:
+    """The person's language even when the update failed before it was looked up
+    (Redis or the database away while its middlewares ran)."""
+    if texts is not None:
+        return texts
+    update = event.update
+    source = update.callback_query or update.message
+    person = source.from_user if source is not None else None
+    return Texts(pick_locale(person.language_code if person is not None else None))
+
+
 async def desk_error(event: ErrorEvent, texts: Texts | None = None) -> None:
     assert isinstance(event.exception, DeskError)
-    await _tell(event, message_for(event.exception, texts or Texts("ru")))
+    await _tell(event, message_for(event.exception, _texts(event, texts)))
 
 
 async def unexpected(event: ErrorEvent, texts: Texts | None = None) -> None:
     log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
-    await _tell(event, (texts or Texts("ru"))("errors.generic"))
+    await _tell(event, _texts(event, texts)("errors.generic"))
 
 
 def router() -> Router:

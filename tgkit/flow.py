@@ -23,8 +23,10 @@ replica waits for the first to finish and save. aiogram-dialog's own isolation l
 not enough for that: for a button press it reads the dialog's context *before* taking
 its lock, so a press handled by another replica while the previous update's handler
 still runs acts on the context as it was before that update (seen as a dialog step
-that ignores the press, tests/e2e/test_replicas.py). A replica that dies mid-update
-leaves the chat's turn taken until the lock expires (60 s).
+that ignores the press, tests/e2e/test_replicas.py). The chat's turn in Redis is a
+lease of a few seconds that its holder renews while the update runs
+(:class:`LeasedIsolation`): a replica killed mid-update holds the chat up for no
+longer than that, where aiogram's lock would keep it for a minute.
 """
 
 from __future__ import annotations
@@ -36,9 +38,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.base import KeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import Update
 from prometheus_client import Gauge
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
 
 from tgkit.keyed import KeyedLocks
 
@@ -47,6 +53,12 @@ log = logging.getLogger(__name__)
 IN_FLIGHT = Gauge("ctv_updates_in_flight", "Updates being handled now")
 # As bot.app's DRAIN_SECONDS: a stop must stay under 10 s (R10).
 SHUTDOWN_DRAIN_SECONDS = 6.0
+
+# The chat's turn across replicas: renewed every third of it while held, so a killed
+# holder frees the chat this long after its death.
+CHAT_LEASE_SECONDS = 6.0
+# Longer than any update holds a chat (the Bot API retries give up after ~30 s).
+CHAT_WAIT_SECONDS = 60.0
 
 WAITING = Gauge("ctv_updates_waiting", "Updates queued behind the limit or their chat")
 
@@ -137,6 +149,50 @@ class UpdateFlow:
         return True
 
 
+class LeasedIsolation(RedisEventIsolation):
+    """aiogram's per-chat lock in Redis, as a short lease renewed while it is held."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        key_builder: KeyBuilder | None = None,
+        *,
+        lease: float = CHAT_LEASE_SECONDS,
+        wait: float = CHAT_WAIT_SECONDS,
+    ) -> None:
+        super().__init__(redis, key_builder)
+        self.lease = lease
+        self.wait = wait
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        name = self.key_builder.build(key, "lock")
+        # A short poll: the chat's next update should start as soon as the last one ends.
+        held = self.redis.lock(name, timeout=self.lease, sleep=0.02, blocking_timeout=self.wait)
+        if not await held.acquire():
+            raise LockError(f"the chat's turn was not free within {self.wait:.0f} s")
+        renewing = asyncio.create_task(self._renew(held), name="chat-lease")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            try:
+                await held.release()
+            except (LockError, RedisError) as error:
+                # Lapsed or Redis gone: the lease ends by itself.
+                log.warning("could not release the chat's turn %s: %s", name, error)
+
+    async def _renew(self, held: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await held.reacquire()
+            except (LockError, RedisError) as error:
+                log.warning("could not renew the chat's turn: %s", error)
+
+
 class FlowDispatcher(Dispatcher):
     """A Dispatcher whose every update (polling or webhook) passes its :class:`UpdateFlow`.
 
@@ -148,7 +204,7 @@ class FlowDispatcher(Dispatcher):
         storage = kwargs.get("storage")
         if isinstance(storage, RedisStorage) and kwargs.get("events_isolation") is None:
             # A chat's turn across replicas (see the module's docstring).
-            kwargs["events_isolation"] = storage.create_isolation()
+            kwargs["events_isolation"] = LeasedIsolation(storage.redis, storage.key_builder)
         super().__init__(**kwargs)
         self.flow = flow
 

@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import time
 import uuid
 from collections import deque
@@ -55,12 +56,16 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from prometheus_client import Counter, Histogram
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tgkit.keyed import KeyedLocks
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Limiter",
@@ -325,6 +330,43 @@ class RedisBackend:
         await self._penalize(keys=[key], args=[repr(seconds)])
 
 
+class FallbackBackend:
+    """Redis while it answers, this process's memory while it does not.
+
+    A Redis outage must not silence the bot: the answers and apologies still go
+    out, paced within this process (replicas may then together exceed the shared
+    limits for a while, and a 429 that follows only slows the chat down).
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._shared = RedisBackend(redis)
+        self._local = MemoryBackend()
+        self._unreachable = False
+
+    async def take(self, keys: Keys, limits: Limits) -> Verdict:
+        try:
+            verdict = await self._shared.take(keys, limits)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+            return await self._local.take(keys, limits)
+        if self._unreachable:
+            self._unreachable = False
+            log.info("Redis reachable again; the flood limits are shared again")
+        return verdict
+
+    async def penalize(self, key: str, seconds: float) -> None:
+        await self._local.penalize(key, seconds)
+        try:
+            await self._shared.penalize(key, seconds)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+
+    def _fall_back(self, error: Exception) -> None:
+        if not self._unreachable:
+            self._unreachable = True
+            log.warning("Redis unreachable (%s); pacing sends in this process", error)
+
+
 @dataclass(order=True)
 class _Ticket:
     rank: tuple[int, int]
@@ -346,7 +388,7 @@ class Limiter:
         prefix: str = "ctv:tg:limit",
     ) -> None:
         self.limits = limits or Limits()
-        self._backend: Backend = RedisBackend(redis) if redis is not None else MemoryBackend()
+        self._backend: Backend = FallbackBackend(redis) if redis is not None else MemoryBackend()
         self._prefix = prefix
         self._line: list[_Ticket] = []
         self._arrivals = itertools.count()

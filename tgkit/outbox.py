@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -44,6 +44,9 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from prometheus_client import Counter, Gauge
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.model import Audience
 from desk.service import Desk
@@ -56,21 +59,27 @@ from tgkit.loop import BackgroundLoop
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# A claimed row is not picked again before this; a sender that died mid-send
-# leaves it to be retried after the lease (at least once, DESIGN principle 3).
-# Longer than one delivery can take: the request middleware retries for up to
-# 30 s and a group may wait most of a minute for its budget.
-LEASE = timedelta(minutes=3)
+# A claimed row is not picked again before this. The sender renews the lease of
+# the rows it holds every quarter of it (a delivery may take long: the request
+# middleware retries for up to 30 s and a group may wait most of a minute for its
+# budget), so a sender that died (kill -9) leaves its rows to the others, or to
+# itself restarted, this long after its death: at least once, DESIGN principle 3.
+LEASE = timedelta(seconds=20)
 CONCURRENCY = 16  # chats served at once; the limiter, not this, sets the pace
 STOP_GRACE_SECONDS = 2.0
 BACKOFFICE_RETRY = timedelta(seconds=30)
 IDLE_POLL_SECONDS = 5.0  # rows written by another process (the HTTP API, a replica)
+RECORD_FIRST_BACKOFF = 0.25
+RECORD_MAX_BACKOFF = 2.0
 
 SENT = Counter("ctv_outbox_sent_total", "Notifications delivered", ["audience", "kind"])
 FAILED = Counter("ctv_outbox_failed_total", "Notifications given up", ["audience", "reason"])
 RETRIED = Counter("ctv_outbox_retried_total", "Notification attempts to retry", ["reason"])
 PENDING = Gauge("ctv_outbox_pending", "Notifications waiting at the last check")
 MERGED = Counter("ctv_outbox_merged_total", "Card edits merged into a later one")
+RECORD_RETRIES = Counter(
+    "ctv_outbox_record_retries_total", "Delivery outcomes written again after a database fault"
+)
 
 
 @dataclass(frozen=True)
@@ -144,8 +153,12 @@ class OutboxSender:
         self._concurrency = concurrency
         self._draining = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._claimed: set[int] = set()
+        # Rows this sender holds, with the lease it last wrote for each.
+        self._claimed: dict[int, datetime] = {}
         self._loop = BackgroundLoop("outbox-sender", self.drain, interval=IDLE_POLL_SECONDS)
+        self._leases = BackgroundLoop(
+            "outbox-leases", self.renew_leases, interval=LEASE.total_seconds() / 4
+        )
         context.desk.outbox_listeners.append(self.wake)
 
     def wake(self) -> None:
@@ -153,6 +166,7 @@ class OutboxSender:
 
     def start(self) -> None:
         self._loop.start()
+        self._leases.start()
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Finish the deliveries under way for up to ``grace`` s; hand back the rest."""
@@ -163,6 +177,7 @@ class OutboxSender:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._leases.stop()
         if self._claimed:
             # Without this a replica would wait out the lease before sending them.
             returned = sorted(self._claimed)
@@ -200,8 +215,24 @@ class OutboxSender:
     async def _claim(self, limit: int) -> Sequence[Outbox]:
         async with self._context.sessions() as session, session.begin():
             rows = await outbox.claim_due(session, self._clock(), limit, LEASE)
-        self._claimed.update(row.id for row in rows)
-        return rows
+        # A row still held here (its outcome not recorded yet, say while the
+        # database was away and its lease lapsed) is not delivered a second time.
+        fresh = [row for row in rows if row.id not in self._claimed]
+        for row in rows:
+            self._claimed[row.id] = row.next_attempt_at
+        return fresh
+
+    async def renew_leases(self) -> None:
+        """Keep the rows being delivered from being claimed again (by a replica)."""
+        held = dict(self._claimed)
+        if not held:
+            return
+        until = self._clock() + LEASE
+        async with self._context.sessions() as session, session.begin():
+            renewed = await outbox.renew_leases(session, held, until)
+        for row_id in renewed:
+            if row_id in self._claimed:
+                self._claimed[row_id] = until
 
     async def _next_due_in(self) -> float:
         async with self._context.sessions() as session:
@@ -216,7 +247,7 @@ class OutboxSender:
         try:
             await self._attempt(row)
         finally:
-            self._claimed.discard(row.id)
+            self._claimed.pop(row.id, None)
 
     async def _attempt(self, row: Outbox) -> None:
         deliverer = self._deliverers.get(row.audience)
@@ -278,15 +309,38 @@ class OutboxSender:
             await self._retry(row, backoff(row.attempts - 1), error)
 
     async def _done(self, row: Outbox, message_id: int | None) -> None:
-        async with self._context.sessions() as session, session.begin():
-            await outbox.mark_sent(session, row.id, self._clock(), message_id)
+        now = self._clock()
+        await self._record(row, lambda s: outbox.mark_sent(s, row.id, now, message_id))
         SENT.labels(row.audience, row.kind).inc()
 
     async def _retry(self, row: Outbox, delay: timedelta, error: str) -> None:
-        async with self._context.sessions() as session, session.begin():
-            await outbox.mark_retry(session, row.id, self._clock() + delay, error)
+        due = self._clock() + delay
+        await self._record(row, lambda s: outbox.mark_retry(s, row.id, due, error))
 
     async def _fail(self, row: Outbox, error: str, reason: str) -> None:
-        async with self._context.sessions() as session, session.begin():
-            await outbox.mark_failed(session, row.id, error)
+        await self._record(row, lambda s: outbox.mark_failed(s, row.id, error))
         FAILED.labels(row.audience, reason).inc()
+
+    async def _record(self, row: Outbox, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Write a delivery's outcome, waiting out a database outage.
+
+        The message is already in Telegram: an outcome not written would have the
+        row sent again after its lease. So the write is retried until it lands
+        (the lease is renewed meanwhile, once the database is back) or the sender
+        stops; only a stop in the middle of an outage can still double a message.
+        """
+        delay = RECORD_FIRST_BACKOFF
+        while True:
+            try:
+                async with self._context.sessions() as session, session.begin():
+                    await write(session)
+                return
+            except (OperationalError, InterfaceError, PoolTimeout, OSError) as error:
+                RECORD_RETRIES.inc()
+                log.warning(
+                    "outbox row %s: its outcome waits for the database (%s)",
+                    row.id,
+                    type(error).__name__,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_MAX_BACKOFF)

@@ -3,8 +3,9 @@
 - **Seen once.** Telegram re-sends an update it thinks was lost (a webhook that
   answered late, a poll whose offset was not confirmed before a restart). The
   first sight of an ``update_id`` is recorded where it costs no database write:
-  in Redis (``SET NX``, shared by replicas: two minutes while it is handled, so
-  an update whose process died is handled again when re-sent, then two days) or,
+  in Redis (``SET NX``, shared by replicas: a few seconds, renewed while it is
+  handled, so an update whose process died is handled again when re-sent, then
+  two days; see :class:`RedisSeen`) or,
   without Redis, in the process's memory (a single process: a graceful stop
   confirms the polled offset, so Telegram does not re-send the last batch after a
   restart). An update that changes nothing writes nothing to the database.
@@ -28,16 +29,18 @@ changed and its outcome: ``handled``, ``ignored`` (no handler wanted it),
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 from prometheus_client import Counter, Histogram
@@ -56,20 +59,27 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 UPDATES = Counter("ctv_updates_total", "Telegram updates by type and outcome", ["type", "outcome"])
 UPDATE_RETRIES = Counter("ctv_update_retries_total", "Updates run again after a passing fault")
+ADOPTED = Counter("ctv_updates_adopted_total", "Updates of a stopped process handled here")
 UPDATE_SECONDS = Histogram("ctv_update_seconds", "Time to handle one update", ["type"])
 
 SEEN_FOR_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
-# While an update is being handled its mark is short-lived: if the process dies
-# mid-way, a redelivery after this long is handled again instead of skipped.
-IN_PROGRESS_SECONDS = 120
+# While an update is being handled its mark lives this long unless its process
+# renews it: a process that died stops renewing, and a redelivery of its update is
+# handled this long after the death at the latest.
+IN_PROGRESS_SECONDS = 8.0
+DONE = "done"
 MEMORY_SEEN = 200_000
 ATTEMPTS = 3
 FIRST_BACKOFF = 0.5
 
 
 class SeenUpdates(Protocol):
-    async def first_sight(self, update_id: int) -> bool:
-        """Record ``update_id``; False when it was recorded before."""
+    async def first_sight(self, update_id: int, payload: str | None = None) -> bool:
+        """Record ``update_id``; False when it was recorded before.
+
+        ``payload``, the update as Telegram sent it, is kept while the update is
+        handled where a replica can adopt it should this process die.
+        """
 
     async def done(self, update_id: int) -> None:
         """The update was handled: keep its mark for as long as Telegram may resend it."""
@@ -85,7 +95,7 @@ class MemorySeen:
         self._ids: OrderedDict[int, None] = OrderedDict()
         self._size = size
 
-    async def first_sight(self, update_id: int) -> bool:
+    async def first_sight(self, update_id: int, payload: str | None = None) -> bool:
         if update_id in self._ids:
             return False
         self._ids[update_id] = None
@@ -101,22 +111,176 @@ class MemorySeen:
 
 
 class RedisSeen:
-    """Shared by every replica behind the same webhook."""
+    """Shared by every replica behind the same webhook.
 
-    def __init__(self, redis: Redis, prefix: str = "ctv:update:") -> None:
+    A mark is the owner's id while its update is handled, renewed every few
+    seconds by a background task, and ``done`` for two days after. A process
+    that dies (kill -9, a lost machine) stops renewing, so its marks lapse within
+    ``in_progress`` seconds. A redelivery that finds another process's mark waits
+    for it to end: ``done`` is a duplicate; a lapsed mark (its owner died) is taken
+    and the update handled. Dropping it instead would lose it for good, since
+    Telegram does not send an update again once it was confirmed.
+
+    Telegram does not always send it again, though: an update is confirmed when
+    this process takes it (the webhook's answer, the next poll), before it is
+    handled. So while it is handled the update itself is kept in this process's
+    journal in Redis; a process finds the journals of processes that stopped
+    renewing (:meth:`adopt_orphans`), moves them into its own and handles them.
+    An update of a killed process is thus handled by the survivors or by the
+    process restarted, seconds later. The desk keeps a re-run harmless: one
+    request per intake, a Telegram message relayed once.
+
+    While Redis cannot be reached the marks fall back to this process's memory
+    (an outage must not stop the desk from answering); redelivered updates may
+    then be handled twice across replicas, which the desk's own idempotency
+    (one request per intake) keeps harmless where it matters.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str = "ctv:update:",
+        *,
+        journals: str = "ctv:inflight:",
+        in_progress: float = IN_PROGRESS_SECONDS,
+        poll: float = 0.25,
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._in_progress = in_progress
+        self._poll = poll
+        self._owner = uuid.uuid4().hex
+        self._journals = journals
+        self._journal = f"{journals}{self._owner}"
+        self._alive = f"{journals}alive:{self._owner}"
+        self._adopt = redis.register_script(_ADOPT)
+        self._held: set[int] = set()
+        self._renewer: asyncio.Task[None] | None = None
+        self._memory = MemorySeen()
+        self._unreachable = False
 
-    async def first_sight(self, update_id: int) -> bool:
+    async def first_sight(self, update_id: int, payload: str | None = None) -> bool:
         key = f"{self._prefix}{update_id}"
-        stored = await self._redis.set(key, 1, nx=True, ex=IN_PROGRESS_SECONDS)
-        return bool(stored)
+        loop = asyncio.get_running_loop()
+        # Longer than a dead owner's mark can live; a live owner that takes longer
+        # (Telegram's own retries) keeps the update, and this copy is the duplicate.
+        give_up = loop.time() + 2 * self._in_progress + 1
+        try:
+            while True:
+                milliseconds = int(self._in_progress * 1000)
+                if await self._redis.set(key, self._owner, nx=True, px=milliseconds):
+                    self._reachable()
+                    if payload is not None:
+                        async with self._redis.pipeline(transaction=False) as pipe:
+                            pipe.hset(self._journal, str(update_id), payload)
+                            pipe.set(self._alive, 1, px=milliseconds)
+                            await pipe.execute()
+                    self._hold(update_id)
+                    return True
+                stored = await self._redis.get(key)
+                if stored is None:
+                    continue  # it lapsed between the two calls
+                owner = stored.decode() if isinstance(stored, bytes) else str(stored)
+                if owner == DONE:
+                    # An adopted update its dead owner had finished after all.
+                    await self._redis.hdel(self._journal, str(update_id))
+                    return False
+                if owner == self._owner or loop.time() > give_up:
+                    return False
+                await asyncio.sleep(self._poll)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+            return await self._memory.first_sight(update_id)
 
     async def done(self, update_id: int) -> None:
-        await self._redis.expire(f"{self._prefix}{update_id}", SEEN_FOR_SECONDS)
+        self._held.discard(update_id)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
+                pipe.hdel(self._journal, str(update_id))
+                await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
 
     async def forget(self, update_id: int) -> None:
-        await self._redis.delete(f"{self._prefix}{update_id}")
+        """The update failed and was answered (the error handler apologised): it
+        is not adopted again, but a redelivery from Telegram is handled."""
+        self._held.discard(update_id)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.delete(f"{self._prefix}{update_id}")
+                pipe.hdel(self._journal, str(update_id))
+                await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+        await self._memory.forget(update_id)
+
+    async def adopt_orphans(self) -> list[str]:
+        """Move the journals of processes that stopped renewing into this one's;
+        returns the updates found there (as Telegram sent them), to be handled."""
+        adopted: list[str] = []
+        try:
+            async for name in self._redis.scan_iter(match=f"{self._journals}*", count=200):
+                journal = name.decode() if isinstance(name, bytes) else str(name)
+                owner = journal.removeprefix(self._journals)
+                if owner == self._owner or owner.startswith("alive:"):
+                    continue
+                alive = f"{self._journals}alive:{owner}"
+                items = await self._adopt(keys=[journal, alive, self._journal])
+                adopted.extend(
+                    value.decode() if isinstance(value, bytes) else str(value)
+                    for value in items[1::2]
+                )
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+        return adopted
+
+    async def close(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+
+    def _hold(self, update_id: int) -> None:
+        self._held.add(update_id)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew(), name="seen-marks")
+
+    async def _renew(self) -> None:
+        """Keep this process's marks alive while it handles their updates."""
+        milliseconds = int(self._in_progress * 1000)
+        while self._held:
+            await asyncio.sleep(self._in_progress / 3)
+            held = list(self._held)
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for update_id in held:
+                        pipe.pexpire(f"{self._prefix}{update_id}", milliseconds)
+                    pipe.set(self._alive, 1, px=milliseconds)
+                    await pipe.execute()
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                self._fall_back(error)
+
+    def _fall_back(self, error: Exception) -> None:
+        if not self._unreachable:
+            self._unreachable = True
+            log.warning("Redis unreachable (%s); updates are deduplicated in this process", error)
+
+    def _reachable(self) -> None:
+        if self._unreachable:
+            self._unreachable = False
+            log.info("Redis reachable again; updates are deduplicated across replicas")
+
+
+# Atomically: a journal whose owner is not alive moves into the caller's journal
+# (two processes sweeping at once cannot both adopt it). Returns its fields.
+_ADOPT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
+local items = redis.call('HGETALL', KEYS[1])
+if #items > 0 then redis.call('HSET', KEYS[3], unpack(items)) end
+redis.call('DEL', KEYS[1])
+return items
+"""
 
 
 @dataclass
@@ -169,7 +333,8 @@ class UpdateGuard(BaseMiddleware):
             # Not from Telegram: aiogram-dialog's background updates carry id 0.
             return await handler(event, data)
         kind = event.event_type
-        if not await self._seen.first_sight(event.update_id):
+        payload = event.model_dump_json(by_alias=True, exclude_none=True)
+        if not await self._seen.first_sight(event.update_id, payload):
             UPDATES.labels(kind, "duplicate").inc()
             _log_outcome(event, kind, "duplicate", None, 0.0)
             return None
@@ -250,3 +415,41 @@ def _log_outcome(
             "ms": round(seconds * 1000, 1),
         },
     )
+
+
+class Orphans:
+    """Handles the updates of processes that died while handling them (see RedisSeen).
+
+    Run as a background step every few seconds; adopted updates go through the
+    dispatcher like any other (their chat's turn, the guard, the handlers).
+    """
+
+    def __init__(self, seen: RedisSeen, dispatcher: Dispatcher, bot: Bot) -> None:
+        self._seen = seen
+        self._dispatcher = dispatcher
+        self._bot = bot
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def adopt(self) -> None:
+        for payload in await self._seen.adopt_orphans():
+            try:
+                update = Update.model_validate_json(payload, context={"bot": self._bot})
+            except ValueError:
+                log.error("an adopted update could not be read; dropped: %.200s", payload)
+                continue
+            ADOPTED.inc()
+            log.warning("update %s of a stopped process is handled here", update.update_id)
+            task = asyncio.create_task(self._feed(update), name=f"adopted-{update.update_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _feed(self, update: Update) -> None:
+        try:
+            await self._dispatcher.feed_update(self._bot, update)
+        except Exception:  # answered by the error handler already; the cause is logged
+            log.exception("adopted update %s failed", update.update_id)
+
+    async def wait(self, within: float) -> None:
+        """Let the adopted updates under way finish (a stop), for up to ``within`` s."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=within)

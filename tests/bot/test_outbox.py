@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 from delivery import deliverers
 from desk.model import Kind, OutboxStatus, Priority, Role
 from desk.service import Actor, NewTicket
 from storage import outbox
 from storage import repository as repo
-from storage.models import Outbox
+from storage.models import Outbox, Ticket
 from tests.harness import Harness
 from tgemulator import FaultPlan, User
 from tgkit.outbox import LEASE, Delivery, OutboxSender
@@ -119,6 +122,50 @@ async def test_a_claimed_row_is_not_sent_twice_and_a_dead_claim_expires(harness:
     await sender.drain()
     assert len(texts_of(harness, person)) == 1
     assert (await customer_rows(harness))[0].status == "sent"
+
+
+async def test_a_slow_delivery_keeps_its_row_by_renewing_the_lease(harness: Harness) -> None:
+    """A delivery waiting longer than the lease (a group's minute budget) is not sent twice."""
+    await harness.sender.stop()
+    release = asyncio.Event()
+    routes = deliverers()
+    customer_route = routes["customer"]
+
+    async def slow(row: Outbox, ticket: Ticket | None, context: Delivery) -> int | None:
+        await release.wait()
+        return await customer_route(row, ticket, context)
+
+    context = Delivery(harness.bot, harness.sessions, harness.desk)
+    sender = OutboxSender(context, {**routes, "customer": slow}, clock=harness.clock)
+    other = OutboxSender(context, deliverers(), clock=harness.clock)
+    person, actor = await customer(harness)
+    await harness.desk.create(
+        actor, NewTicket(Kind.SERVICE, "Вопрос", "Подробное описание вопроса.")
+    )
+    draining = asyncio.create_task(sender.drain())
+    await harness.people.wait_for(lambda: bool(sender._claimed), timeout=5)
+    for _ in range(3):  # three leases long, renewed as the sender's loop would
+        harness.clock.advance(seconds=LEASE.total_seconds() - 1)
+        await sender.renew_leases()
+        assert await other._claim(5) == []
+    release.set()
+    await asyncio.wait_for(draining, 10)
+    assert len(texts_of(harness, person)) == 1
+    assert (await customer_rows(harness))[0].status == "sent"
+
+
+async def test_a_renewal_never_undoes_the_rows_outcome(harness: Harness) -> None:
+    sender = await quiet_sender(harness)
+    _person, actor = await customer(harness)
+    await harness.desk.create(
+        actor, NewTicket(Kind.SERVICE, "Вопрос", "Подробное описание вопроса.")
+    )
+    row = (await sender._claim(1))[0]
+    due = harness.clock() + timedelta(seconds=1)
+    async with harness.sessions() as session, session.begin():
+        await outbox.mark_retry(session, row.id, due, "429: retry after 1")
+    await sender.renew_leases()  # it read the lease before the retry was written
+    assert (await customer_rows(harness))[0].next_attempt_at == due
 
 
 def test_storage_speaks_the_desks_outbox_statuses() -> None:

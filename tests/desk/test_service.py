@@ -62,6 +62,25 @@ def kinds(rows: Sequence[Outbox]) -> list[tuple[str, str, int | None]]:
     return [(row.kind, row.method, row.chat_id) for row in rows]
 
 
+async def test_the_same_intake_filed_twice_files_one_request(
+    desk: Desk, sessions: SessionFactory
+) -> None:
+    """A Submit run again (a crash after the commit, a retried update) files nothing new."""
+    anna = await customer(desk)
+    boris = await customer(desk, user_id=502, name="Борис")
+    first = await desk.create(anna, draft(intake_key="intake-1"))
+    again = await desk.create(anna, draft(intake_key="intake-1"))
+    assert again.id == first.id
+    assert [e.action for e in await events(sessions, first.id)] == ["create"]
+    assert len(await outbox(sessions, first.id)) == 2  # "registered" and the card, once
+    # Another intake of the same customer, or the same key of another customer: new requests.
+    other = await desk.create(anna, draft(intake_key="intake-2"))
+    theirs = await desk.create(boris, draft(intake_key="intake-1"))
+    untagged = [await desk.create(anna, draft()) for _ in range(2)]
+    numbers = {first.number, other.number, theirs.number, *(t.number for t in untagged)}
+    assert len(numbers) == 5
+
+
 async def test_create_writes_ticket_event_and_two_notifications(
     desk: Desk, sessions: SessionFactory, clock: Clock
 ) -> None:
@@ -263,6 +282,29 @@ async def test_reply_is_the_first_response(desk: Desk, sessions: SessionFactory)
     # A second reply changes no card field: only the customer hears of it.
     await desk.reply(await agent(desk), ticket.number, "И ещё одно.")
     assert kinds((await outbox(sessions))[4:]) == [("customer.reply", "send", CUSTOMER_CHAT)]
+
+
+async def test_a_message_handled_again_is_relayed_once(
+    desk: Desk, sessions: SessionFactory
+) -> None:
+    """An update run again after a crash: its reply, note, question or message once."""
+    who = await customer(desk)
+    ticket = await desk.create(who, draft())
+    boris = await agent(desk)
+    for _ in range(2):
+        await desk.reply(boris, ticket.number, "Ответ", source=MessageRef(BACKOFFICE_CHAT_ID, 70))
+        await desk.note(boris, ticket.number, "Заметка", source=MessageRef(BACKOFFICE_CHAT_ID, 71))
+        await desk.ask_customer(
+            boris, ticket.number, "Вопрос?", source=MessageRef(BACKOFFICE_CHAT_ID, 72)
+        )
+        await desk.add_information(
+            who, ticket.number, "Ответ клиента", source=MessageRef(CUSTOMER_CHAT, 73)
+        )
+    actions = [e.action for e in await events(sessions, ticket.id)]
+    assert actions == ["create", "reply", "note", "ask_customer", "customer_message"]
+    # The same message id in another chat is another message.
+    await desk.reply(boris, ticket.number, "Ещё", source=MessageRef(BACKOFFICE_CHAT_ID + 1, 70))
+    assert len(await events(sessions, ticket.id)) == 6
 
 
 async def test_internal_note_never_reaches_the_customer(

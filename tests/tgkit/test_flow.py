@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, Message, Update, User
+from redis.asyncio import Redis
 
-from tgkit.flow import FlowDispatcher, UpdateFlow
+from tgkit.flow import FlowDispatcher, LeasedIsolation, UpdateFlow
 
 
 def update(update_id: int, chat_id: int, text: str = "hi") -> Update:
@@ -98,3 +100,39 @@ async def test_close_gives_up_after_its_time(bot: Bot) -> None:
     await asyncio.sleep(0.05)
     assert not await dp.flow.close(within=0.1)
     await task
+
+
+CHAT = StorageKey(bot_id=1, chat_id=5, user_id=5)
+
+
+async def test_a_chats_turn_is_kept_while_its_update_runs_longer_than_the_lease(
+    redis: Redis,
+) -> None:
+    isolation = LeasedIsolation(redis, lease=0.6)
+    order: list[str] = []
+
+    async def first() -> None:
+        async with isolation.lock(CHAT):
+            order.append("first in")
+            await asyncio.sleep(1.5)  # more than two leases: only renewal keeps it
+            order.append("first out")
+
+    async def second() -> None:
+        await asyncio.sleep(0.1)
+        async with isolation.lock(CHAT):
+            order.append("second in")
+
+    await asyncio.gather(first(), second())
+    assert order == ["first in", "first out", "second in"]
+
+
+async def test_a_chat_held_by_a_killed_process_is_free_after_the_lease(redis: Redis) -> None:
+    isolation = LeasedIsolation(redis, lease=0.6)
+    name = isolation.key_builder.build(CHAT, "lock")
+    # What a killed holder leaves behind: a lease nobody renews or releases.
+    assert await redis.lock(name, timeout=0.6).acquire()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with isolation.lock(CHAT):
+        waited = loop.time() - started
+    assert 0.3 < waited < 1.5

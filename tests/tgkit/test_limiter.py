@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import pytest
 import redis.asyncio as aioredis
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from bot.app import build_bot
 from bot.settings import Settings
@@ -147,6 +150,23 @@ async def test_a_429_blocks_the_chat_for_every_replica(
     other_replica = Limiter(redis, Limits(chat_burst=3))
     assert await other_replica.acquire(bob) < 0.1
     assert await other_replica.acquire(ann) >= 0.8  # the 429 said 1 s
+
+
+async def test_while_redis_is_down_the_limiter_paces_in_process() -> None:
+    """A Redis outage must not silence the bot: sends still go, still paced."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket closes
+    down = aioredis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0))
+    try:
+        limiter = Limiter(down, Limits(chat_burst=2))
+        waits = [await limiter.acquire(777) for _ in range(3)]
+        assert waits[0] < 0.1 and waits[1] < 0.1
+        assert waits[2] >= 0.5  # the third waits for the chat's pace, as with Redis
+        await limiter.penalize(777, 1)
+        assert await limiter.acquire(777) >= 0.8
+    finally:
+        await down.aclose()
 
 
 async def test_build_bot_retries_and_paces_for_real(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -9,12 +12,15 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import Chat, Message, Update, User
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tgkit.updates import (
     IN_PROGRESS_SECONDS,
     SEEN_FOR_SECONDS,
     MemorySeen,
+    Orphans,
     RedisSeen,
     SeenUpdates,
     UpdateGuard,
@@ -127,6 +133,103 @@ async def test_redis_marks_are_short_while_handled_then_long(redis_url: str) -> 
         await seen.forget(6001)
         assert await seen.first_sight(6001)
     finally:
+        await redis.aclose()
+
+
+async def test_an_update_of_a_process_that_died_is_handled_again_soon(redis_url: str) -> None:
+    """kill -9 mid-update: its mark lapses, so the redelivery is handled, not dropped."""
+    redis = Redis.from_url(redis_url)
+    dead, alive = RedisSeen(redis, in_progress=0.6), RedisSeen(redis, in_progress=0.6)
+    try:
+        assert await dead.first_sight(8001)
+        await dead.close()  # it stops renewing, as a killed process does
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await alive.first_sight(8001)
+        assert loop.time() - started < 1.5
+        await alive.done(8001)
+        assert not await RedisSeen(redis).first_sight(8001)
+    finally:
+        await alive.close()
+        await redis.aclose()
+
+
+async def test_a_live_process_keeps_its_update_and_the_redelivery_is_a_duplicate(
+    redis_url: str,
+) -> None:
+    redis = Redis.from_url(redis_url)
+    owner, other = RedisSeen(redis, in_progress=0.6), RedisSeen(redis, in_progress=0.6)
+    try:
+        assert await owner.first_sight(8101)
+        waiting = asyncio.create_task(other.first_sight(8101))
+        await asyncio.sleep(1.5)  # well past one mark's life: only renewal keeps it
+        assert not waiting.done()
+        await owner.done(8101)
+        assert await asyncio.wait_for(waiting, 2) is False
+    finally:
+        await owner.close()
+        await redis.aclose()
+
+
+async def test_without_redis_marks_are_kept_in_memory() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once the socket closes
+    redis = Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0))
+    seen = RedisSeen(redis)
+    try:
+        assert await seen.first_sight(8201)
+        assert not await seen.first_sight(8201)
+        await seen.done(8201)
+        await seen.forget(8201)
+        assert await seen.first_sight(8201)
+    finally:
+        await seen.close()
+        await redis.aclose()
+
+
+async def test_the_updates_of_a_killed_process_are_adopted_and_handled_once(
+    bot: Bot, redis_url: str
+) -> None:
+    """Telegram had its answer (the update was confirmed) before the process died: only
+    the journal in Redis still has the update, and a survivor handles it."""
+    redis = Redis.from_url(redis_url)
+    journals = f"test:{uuid.uuid4().hex}:"
+    dead = RedisSeen(redis, in_progress=0.6, journals=journals)
+    survivor = RedisSeen(redis, in_progress=0.6, journals=journals)
+    try:
+        lost = update(9001, "lost in the crash")
+        assert await dead.first_sight(9001, lost.model_dump_json(by_alias=True))
+        await dead.close()  # killed: no renewal, no done
+        assert await survivor.adopt_orphans() == []  # not before its owner is overdue
+        await asyncio.sleep(0.8)
+        handler = Handler()
+        orphans = Orphans(survivor, dispatcher(survivor, handler), bot)
+        await orphans.adopt()
+        await orphans.wait(5)
+        assert handler.calls == ["lost in the crash"]
+        await orphans.adopt()  # nothing is adopted twice
+        await orphans.wait(5)
+        assert handler.calls == ["lost in the crash"]
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
+    finally:
+        await survivor.close()
+        await redis.aclose()
+
+
+async def test_a_finished_or_failed_update_leaves_no_journal(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    journals = f"test:{uuid.uuid4().hex}:"
+    seen = RedisSeen(redis, journals=journals)
+    try:
+        assert await seen.first_sight(9101, "{}")
+        assert await seen.first_sight(9102, "{}")
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] != []
+        await seen.done(9101)
+        await seen.forget(9102)
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
+    finally:
+        await seen.close()
         await redis.aclose()
 
 
