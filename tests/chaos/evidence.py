@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import redis.asyncio as aioredis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -130,22 +131,80 @@ async def outbox_rows(database_url: str) -> list[dict[str, Any]]:
         await engine.dispose()
 
 
-async def redis_marks(url: str) -> dict[str, list[tuple[str, float]]]:
-    """Keys a dead process may leave behind, with their seconds to live:
-    chats' isolation locks and the "in progress" marks of updates."""
+async def redis_marks(url: str) -> dict[str, Any]:
+    """What a process that died (or lost Redis) may leave behind in Redis: the chats'
+    turns (aiogram's FSM lock, ``…:default:lock``, and aiogram-dialog's stack lock,
+    ``…:aiogd:…:lock``) with the longest time to live of each kind, and the updates
+    marked as being handled (not yet done)."""
     client = aioredis.Redis.from_url(url)
-    found: dict[str, list[tuple[str, float]]] = {"locks": [], "in_progress": []}
+    locks: Counter[str] = Counter()
+    longest: dict[str, float] = {}
+    in_progress = 0
     try:
         async for key in client.scan_iter(match="fsm:*:lock", count=1000):
-            found["locks"].append((key.decode(), await client.pttl(key) / 1000))
+            kind = "dialog" if b":aiogd:" in key else "fsm"
+            locks[kind] += 1
+            longest[kind] = max(longest.get(kind, 0.0), round(await client.pttl(key) / 1000, 1))
         async for key in client.scan_iter(match="ctv:update:*", count=1000):
             ttl = await client.pttl(key) / 1000
-            # Finished updates keep their mark for two days; in hand, two minutes.
+            # A finished update keeps its mark for two days; one in hand, seconds.
             if 0 < ttl <= 600:
-                found["in_progress"].append((key.decode(), ttl))
+                in_progress += 1
     finally:
         await client.aclose()
+    return {"locks": dict(locks), "longest_lock_s": longest, "updates_in_hand": in_progress}
+
+
+async def desk_gauges(http_url: str) -> dict[str, float]:
+    """The desk's own count of updates being handled and waiting for their turn."""
+    found: dict[str, float] = {}
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{http_url}/metrics", timeout=aiohttp.ClientTimeout(total=5)) as answer,
+        ):
+            body = await answer.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return found
+    for name in ("ctv_updates_in_flight", "ctv_updates_waiting", "ctv_outbox_pending"):
+        match = re.search(rf"^{name} (\S+)$", body, re.MULTILINE)
+        if match:
+            found[name.removeprefix("ctv_")] = float(match.group(1))
     return found
+
+
+def log_lines(logs: Iterable[Path], pattern: str, limit: int = 8) -> list[str]:
+    """The first lines of the logs matching ``pattern`` (a regular expression)."""
+    wanted = re.compile(pattern)
+    lines: list[str] = []
+    for path in logs:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if wanted.search(line):
+                lines.append(f"{path.name}: {line[:300]}")
+                if len(lines) >= limit:
+                    return lines
+    return lines
+
+
+async def outbox_of(database_url: str, numbers: Iterable[str]) -> list[dict[str, Any]]:
+    """The outbox rows of the given requests, for a message sent twice or never."""
+    wanted = [int(n.removeprefix("CTV-")) for n in numbers]
+    if not wanted:
+        return []
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT o.id, t.number, o.kind, o.status, o.attempts, o.sent_message_id, "
+                    "o.last_error FROM outbox o JOIN tickets t ON t.id = o.ticket_id "
+                    "WHERE t.number = ANY(:numbers) ORDER BY o.id"
+                ),
+                {"numbers": wanted},
+            )
+            return [dict(row._mapping) for row in rows]
+    finally:
+        await engine.dispose()
 
 
 class SendTimes:

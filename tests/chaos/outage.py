@@ -36,8 +36,12 @@ from .customers import APOLOGY, Behaviour, Customer, Intakes, bot_messages_of, n
 from .evidence import (
     cards_in_group,
     customer_update_ids,
+    desk_gauges,
+    log_lines,
+    outbox_of,
     outbox_rows,
     outcomes,
+    redis_marks,
     tickets_by_customer,
     unfinished,
 )
@@ -132,6 +136,8 @@ async def run_outage(
     customers = [intakes.new_customer(i) for i in range(CUSTOMERS)]
     deadline = LOAD + FINISH_WITHIN
     times: dict[str, float] = {}
+    evidence: dict[str, Any] = {}
+    redis_url = env["REDIS_URL"]
     probes: list[Probe] = []
 
     async def arrive(customer: Customer, at: float) -> None:
@@ -149,6 +155,8 @@ async def run_outage(
         await start()
         times["back"] = intakes.now()
         emulator.world.faults.configure(None)
+        # What the outage left in Redis (locks of chats in hand when it struck).
+        evidence["redis_at_return"] = await redis_marks(redis_url)
         tasks = []
         for index in range(int(PROBES_FOR / PROBE_EVERY)):
             record = Probe(sent=intakes.now())
@@ -169,6 +177,7 @@ async def run_outage(
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(SETTLE)
+        evidence["desk_at_end"] = await desk_gauges(desk.http_url)
     finally:
         code = await stop_desk(desk)
 
@@ -211,7 +220,9 @@ async def run_outage(
         ],
         "requests_filed": sum(len(n) for n in filed.values()),
         "steps_repeated": sum(c.repeats for c in customers),
+        **evidence,
     }
+    logs = [desk.stderr_path]
 
     problems = run.problems
     if silent:
@@ -241,11 +252,18 @@ async def run_outage(
             told_twice.append((customer.user.first_name, dict(shown)))
     if told_twice:
         problems.append(f"numbers told twice or two numbers: {told_twice[:5]}")
+        twice = [n for _, shown in told_twice for n in shown]
+        problems.append(f"  their outbox rows: {await outbox_of(database_url, twice[:5])}")
     numbers = sorted(n for found in filed.values() for n in found)
     missing = [n for n in numbers if not cards[n]]
     repeated = {n: k for n, k in cards.items() if k > 1}
     if missing or repeated:
         problems.append(f"cards missing {missing[:5]}, sent more than once {repeated}")
+        rows = await outbox_of(database_url, [*list(repeated)[:3], *missing[:2]])
+        problems.append(f"  their outbox rows: {rows}")
+        row_ids = "|".join(str(r["id"]) for r in rows)
+        pattern = rf"row ({row_ids})\b"
+        problems.append(f"  the log of those rows: {log_lines(logs, pattern)}")
     if left:
         problems.append(f"outbox not drained: {len(left)} rows, e.g. {left[:3]}")
     if lost:
@@ -255,5 +273,8 @@ async def run_outage(
             f"{list(lost)[:8]}"
         )
     if code != 0:
-        problems.append(f"the desk exited with {code}")
+        problems.append(
+            f"the desk exited with {code} (-9: not stopped within 10 s of SIGTERM); "
+            f"{log_lines(logs, 'still being handled', 2)}"
+        )
     return run
