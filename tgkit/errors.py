@@ -10,6 +10,7 @@ from aiogram.types import ErrorEvent
 
 from desk.errors import AlreadyTaken, DeskError
 from locales import Texts, pick_locale
+from tgkit.faults import describe, transient
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,11 @@ async def desk_error(event: ErrorEvent, texts: Texts | None = None) -> None:
 
 
 async def unexpected(event: ErrorEvent, texts: Texts | None = None) -> None:
-    log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
+    if transient(event.exception):
+        # An outage of the database or Redis: one line each, the person asked to retry.
+        log.warning("update %s failed: %s", event.update.update_id, describe(event.exception))
+    else:
+        log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
     await _tell(event, _texts(event, texts)("errors.generic"))
 
 

@@ -19,6 +19,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from tgkit.faults import describe, transient
+
 log = logging.getLogger(__name__)
 
 Step = Callable[[], Awaitable[float | None]]
@@ -66,8 +68,12 @@ class BackgroundLoop:
             self._wake.clear()
             try:
                 delay = await self._step()
-            except Exception:  # the loop must survive anything; the cause is logged
-                log.exception("%s: a round failed; the next one follows", self.name)
+            except Exception as error:  # the loop must survive anything; the cause is logged
+                if transient(error):
+                    # A database or Redis outage: one line per round, not a traceback.
+                    log.warning("%s: a round failed (%s); retrying", self.name, describe(error))
+                else:
+                    log.exception("%s: a round failed; the next one follows", self.name)
                 delay = None
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.interval if delay is None else delay):

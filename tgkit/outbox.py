@@ -44,8 +44,6 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from prometheus_client import Counter, Gauge
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.model import Audience
@@ -53,6 +51,7 @@ from desk.service import Desk
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
+from tgkit.faults import transient
 from tgkit.limiter import Priority, priority
 from tgkit.loop import BackgroundLoop
 
@@ -335,7 +334,9 @@ class OutboxSender:
                 async with self._context.sessions() as session, session.begin():
                     await write(session)
                 return
-            except (OperationalError, InterfaceError, PoolTimeout, OSError) as error:
+            except Exception as error:
+                if not (transient(error) or isinstance(error, OSError)):
+                    raise
                 RECORD_RETRIES.inc()
                 log.warning(
                     "outbox row %s: its outcome waits for the database (%s)",

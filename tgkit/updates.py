@@ -47,11 +47,10 @@ from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from desk.errors import DeskError
 from desk.events import RequestEvent
+from tgkit.faults import transient
 
 log = logging.getLogger(__name__)
 
@@ -310,13 +309,6 @@ async def note_event(event: RequestEvent) -> None:
         effects.numbers.append(event.number)
 
 
-def transient(error: BaseException) -> bool:
-    """A fault of the connection, not of the update: worth one more try."""
-    if isinstance(error, RedisConnectionError | RedisTimeoutError | PoolTimeout | OperationalError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
-
-
 class UpdateGuard(BaseMiddleware):
     """Outer middleware on ``dispatcher.update``: dedupe, retry, outcome."""
 
@@ -333,7 +325,12 @@ class UpdateGuard(BaseMiddleware):
             # Not from Telegram: aiogram-dialog's background updates carry id 0.
             return await handler(event, data)
         kind = event.event_type
-        payload = event.model_dump_json(by_alias=True, exclude_none=True)
+        # Only a journal in Redis can give the update to another process.
+        payload = (
+            event.model_dump_json(by_alias=True, exclude_none=True)
+            if isinstance(self._seen, RedisSeen)
+            else None
+        )
         if not await self._seen.first_sight(event.update_id, payload):
             UPDATES.labels(kind, "duplicate").inc()
             _log_outcome(event, kind, "duplicate", None, 0.0)

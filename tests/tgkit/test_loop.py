@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from tgkit.loop import BackgroundLoop
 
@@ -83,3 +84,26 @@ async def test_a_wake_in_the_same_turn_as_the_stop_still_stops_the_loop() -> Non
         await asyncio.sleep(0.01)
     await loop.stop()
     assert rounds >= 21  # every start ran a round; the wakes may add one each
+
+
+async def test_an_outage_is_one_warning_line_per_round(caplog: pytest.LogCaptureFixture) -> None:
+    """A database that is away is not a bug: no traceback, the rounds go on."""
+    rounds: list[int] = []
+
+    async def step() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) <= 2:
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+    loop = BackgroundLoop("test-outage", step, interval=0.01)
+    with caplog.at_level(logging.WARNING, logger="tgkit.loop"):
+        loop.start()
+        for _ in range(200):
+            if len(rounds) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        await loop.stop()
+    assert len(rounds) >= 3
+    failed = [r for r in caplog.records if "round failed" in r.getMessage()]
+    assert [r.levelno for r in failed] == [logging.WARNING, logging.WARNING]
+    assert all(r.exc_info is None and "OperationalError" in r.getMessage() for r in failed)
