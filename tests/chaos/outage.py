@@ -6,6 +6,10 @@ stops, and ``DOWN`` seconds later it starts again on the same port and data. Fro
 that moment a new customer sends /new every half second (the probes): how soon their
 first answers are normal again is the recovery.
 
+The stop comes right after one of the desk's cards reached the group while Telegram's
+answer to it is still on its way (slow answers, tgemulator's ``after_effect_rate``):
+whatever the desk writes after a send meets the outage.
+
 What is checked afterwards, whatever failed:
 
 - every customer action taken while the server was down, or just after, got an
@@ -22,6 +26,7 @@ What is checked afterwards, whatever failed:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -60,10 +65,12 @@ SETTLE = 1.5  # after everything: a second copy of anything has time to show
 # (the message is in the chat, the answer still on its way), so the stop finds
 # messages sent whose "sent" the desk has yet to write.
 SLOW_BEFORE = 2.0
+CARD_WAIT = 4.0  # at most this long after OUTAGE_AT for a card to go out
 SLOW_ANSWERS = FaultPlan(
     seed=0,
     delay_rate=1.0,
-    delay_seconds=(0.3, 1.0),
+    # Longer than a stop takes (PostgreSQL's fast shutdown: about 0.1 s).
+    delay_seconds=(0.5, 1.0),
     after_effect_rate=1.0,
     methods=frozenset({"sendMessage", "editMessageText"}),
 )
@@ -148,6 +155,18 @@ async def run_outage(
         await asyncio.sleep(max(0.0, OUTAGE_AT - SLOW_BEFORE - intakes.now()))
         emulator.world.faults.configure(SLOW_ANSWERS)
         await asyncio.sleep(max(0.0, OUTAGE_AT - intakes.now()))
+        # The stop comes right after a card reached the group, while the desk still
+        # waits for Telegram's answer: what it writes after the send meets the outage
+        # every time, not only when the moment happens to fall there.
+        group = desk.backoffice.id
+        cards = len(bot_messages_of(emulator.world, group))
+        with contextlib.suppress(TimeoutError):
+            await emulator.people.wait_for(
+                lambda: len(bot_messages_of(emulator.world, group)) > cards, timeout=CARD_WAIT
+            )
+        evidence["stopped_with_a_card_unanswered"] = (
+            len(bot_messages_of(emulator.world, group)) > cards
+        )
         times["stopping"] = intakes.now()
         await stop()
         times["down"] = intakes.now()
