@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from aiogram import Router
 from aiogram.enums import ParseMode
@@ -58,10 +57,6 @@ def router() -> Router:
     return router
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def _page(
     desk: Desk, actor: Actor, scope: QueueScope, offset: int
 ) -> tuple[Sequence[Ticket], bool]:
@@ -89,7 +84,7 @@ async def show_queue(
             scope=scope,
             offset=0,
             chat_id=message.chat.id,
-            now=now(),
+            now=desk.now(),
         ),
         reply_markup=queue_keyboard(scope, 0, more, texts),
         link_preview_options=NO_PREVIEW,
@@ -115,7 +110,7 @@ async def page_queue(
             scope=scope,
             offset=offset,
             chat_id=chat_id,
-            now=now(),
+            now=desk.now(),
         )
         await replace_text(
             query.message,
@@ -197,7 +192,7 @@ async def find(
     matching = list(await desk.search(actor, query))
     await message.answer(
         found_text(
-            matching, view(settings, texts), query=query, chat_id=message.chat.id, now=now()
+            matching, view(settings, texts), query=query, chat_id=message.chat.id, now=desk.now()
         ),
         link_preview_options=NO_PREVIEW,
         parse_mode=ParseMode.HTML,

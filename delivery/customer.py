@@ -89,7 +89,8 @@ def render(
         return texts("notify.reopened", number=shown, reason=escape(p["reason"])), None
     if kind == "closed":
         reason = CloseReason(p["reason"])
-        text = texts(f"notify.closed.{reason.value}", number=shown)
+        # Rows written before "days" was in the payload: the default of the time.
+        text = texts(f"notify.closed.{reason.value}", number=shown, days=p.get("days", 5))
         if p.get("comment"):
             text += "\n" + texts("notify.closed.comment", comment=escape(p["comment"]))
         # The request as it is now: one rated meanwhile is not offered again.

@@ -397,6 +397,10 @@ class DeskBase:
         # wants) written with the change.
         self.event_audiences: dict[str, frozenset[EventKind]] = {}
 
+    def now(self) -> datetime:
+        """The desk's time (the demo may move it): what "overdue" is measured against."""
+        return self._clock()
+
     @asynccontextmanager
     async def _change(self, actor: Actor) -> AsyncIterator[Change]:
         try:

@@ -225,7 +225,10 @@ async def _close(
     ticket.auto_close_at = None
     ticket.auto_close_reminder_at = None
     event = await change.event(ticket, action, before, comment=comment)
-    change.tell_customer(ticket, event, "closed", {"reason": reason.value, "comment": comment})
+    told: dict[str, object] = {"reason": reason.value, "comment": comment}
+    if reason is CloseReason.AUTO:
+        told["days"] = change.config.auto_close_business_days  # as configured, not "5"
+    change.tell_customer(ticket, event, "closed", told)
     if action is not Action.CLOSE:
         # Agents did not do this themselves: tell them in the request's thread.
         change.tell_backoffice(ticket, event, "event", {"action": action.value, "comment": comment})

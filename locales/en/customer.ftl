@@ -61,7 +61,10 @@ notify-rate_prompt = Please rate how support handled this request:
 
 notify-closed-confirmed = 🔒 Request <b>{ $number }</b> is closed. Thank you for confirming!
 notify-closed-withdrawn = 🔒 Request <b>{ $number }</b> is closed at your request.
-notify-closed-auto = 🔒 Request <b>{ $number }</b> closed automatically: no answer for 5 business days. If the question remains, please file a new request.
+notify-closed-auto = 🔒 Request <b>{ $number }</b> closed automatically: no answer for { $days } { $days ->
+        [one] business day
+       *[other] business days
+    }. If the question remains, please file a new request.
 notify-closed-duplicate = 🔒 Request <b>{ $number }</b> closed as a duplicate.
 notify-closed-spam = 🔒 Request <b>{ $number }</b> is closed.
 notify-closed-other = 🔒 Request <b>{ $number }</b> is closed.

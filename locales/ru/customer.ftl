@@ -61,7 +61,11 @@ notify-rate_prompt = Оцените, пожалуйста, работу подд
 
 notify-closed-confirmed = 🔒 Заявка <b>{ $number }</b> закрыта. Спасибо за подтверждение!
 notify-closed-withdrawn = 🔒 Заявка <b>{ $number }</b> закрыта по вашей просьбе.
-notify-closed-auto = 🔒 Заявка <b>{ $number }</b> закрыта автоматически: ответа не было 5 рабочих дней. Если вопрос остался, создайте новую заявку.
+notify-closed-auto = 🔒 Заявка <b>{ $number }</b> закрыта автоматически: ответа не было { $days } { $days ->
+        [one] рабочий день
+        [few] рабочих дня
+       *[many] рабочих дней
+    }. Если вопрос остался, создайте новую заявку.
 notify-closed-duplicate = 🔒 Заявка <b>{ $number }</b> закрыта как дубликат.
 notify-closed-spam = 🔒 Заявка <b>{ $number }</b> закрыта.
 notify-closed-other = 🔒 Заявка <b>{ $number }</b> закрыта.

@@ -9,6 +9,7 @@ import pytest
 from bot.version import __version__
 from desk.model import Priority, Status
 from desk.service import AttachmentIn, MessageRef
+from locales import Texts
 from tests.backoffice.conftest import Office
 from tests.conftest import Clock
 from tgemulator import button_texts, make_image
@@ -279,6 +280,23 @@ async def test_deleted_card_is_posted_again(office: Office) -> None:
     ticket = await office.ticket(created.number)
     assert ticket.card_message_id != old.card_message_id
     assert "Kate" in (office.card(ticket).text or "")
+
+
+async def test_the_queue_measures_overdue_by_the_desks_clock(office: Office, clock: Clock) -> None:
+    """The demo moves the desk's clock; the queue's "overdue" must follow it, not the wall."""
+    await office.new_request()
+    await office.drain()
+    overdue = Texts("ru")("backoffice.queue.overdue").strip()
+
+    async def queue() -> str:
+        before = office.people.last_bot_message(office.group)
+        await office.people.send(office.kate, "/queue", chat=office.group)
+        await office.pump()
+        return (await office.people.wait_for_message(office.group, after=before)).text or ""
+
+    assert overdue not in await queue()
+    clock.advance(days=30)
+    assert overdue in await queue()
 
 
 async def test_commands(office: Office) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from desk.calendar import BusinessCalendar
 from desk.errors import (
     AlreadyClosed,
     AlreadyRated,
@@ -20,6 +21,8 @@ from desk.errors import (
 )
 from desk.model import Action, CloseReason, Kind, Priority, Role, Status
 from desk.service import Actor, AttachmentIn, Desk, MessageRef, NewTicket
+from desk.values import DeskConfig
+from locales import Texts
 from storage import repository as repo
 from storage.db import SessionFactory
 from storage.models import Attachment, Message, Outbox, TicketEvent
@@ -613,6 +616,24 @@ async def test_reminder_then_auto_close(desk: Desk, sessions: SessionFactory, cl
     ]
     history = await events(sessions, ticket.id)
     assert [e.actor_role for e in history[-2:]] == ["system", "system"]
+
+
+async def test_the_auto_close_notice_says_the_configured_days(
+    sessions: SessionFactory, clock: Clock, calendar: BusinessCalendar
+) -> None:
+    config = DeskConfig(
+        calendar=calendar, backoffice_chat_id=BACKOFFICE_CHAT_ID, auto_close_business_days=3
+    )
+    desk = Desk(sessions, config, clock=clock)
+    clock.set(datetime(2026, 11, 27, 15, 0, tzinfo=MSK))  # Friday
+    ticket = await desk.create(await customer(desk), draft())
+    await desk.resolve(await agent(desk), ticket.number, "Готово.")
+    clock.set(datetime(2026, 12, 2, 15, 0, tzinfo=MSK))  # the third business day
+    assert await desk.auto_close_due() == [ticket.number]
+    [notice] = [r for r in await outbox(sessions) if r.kind == "customer.closed"]
+    assert notice.payload["days"] == 3
+    shown = Texts("ru")("notify.closed.auto", number="CTV-1", days=notice.payload["days"])
+    assert "3 рабочих дня" in shown
 
 
 async def test_confirmed_request_is_not_auto_closed(desk: Desk, clock: Clock) -> None:
