@@ -223,6 +223,8 @@ class Intakes:
             if reaction == "apology":
                 customer.apologies += 1
                 await asyncio.sleep(behaviour.reread)
+        # Still on that step at the deadline: that wait counts too.
+        customer.longest_stall = max(customer.longest_stall, self.now() - since)
         customer.history.append((round(self.now(), 1), on_step or "start", "gave up", None))
 
     async def _reaction(
