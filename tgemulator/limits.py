@@ -133,7 +133,9 @@ class FaultPlan:
     flood_rate: float = 0.0
     flood_retry_after: int = 1
     # Share of errors/drops that strike after the call took effect (the message was sent
-    # but the bot never learns it), which is what makes retries produce duplicates.
+    # but the bot never learns it), which is what makes retries produce duplicates; for
+    # a delay, the share whose answer is late rather than the call (the message is in
+    # the chat while the bot still waits: what a crash or outage in that moment loses).
     after_effect_rate: float = 0.0
     methods: frozenset[str] | None = None
     exclude: frozenset[str] = frozenset({"getUpdates"})
@@ -173,7 +175,7 @@ class FaultInjector:
         elif roll < plan.error_rate + plan.drop_rate:
             decision = FaultDecision("drop", after)
         elif roll < plan.error_rate + plan.drop_rate + plan.delay_rate:
-            decision = FaultDecision("delay", delay=delay)
+            decision = FaultDecision("delay", after, delay=delay)
         elif roll < plan.error_rate + plan.drop_rate + plan.delay_rate + plan.flood_rate:
             decision = FaultDecision("flood", retry_after=plan.flood_retry_after)
         else:

@@ -186,7 +186,7 @@ class EmulatorServer:
         world = self.world
         method = request.match_info["method"]
         decision = world.faults.decide(world.schema.canonical_method(method) or method)
-        if decision.kind == "delay":
+        if decision.kind == "delay" and not decision.after_effect:
             await asyncio.sleep(decision.delay)
         if decision.kind == "flood":  # flood control refuses before doing anything
             return self._fault_response(request, decision)
@@ -204,6 +204,8 @@ class EmulatorServer:
         response = await self.execute(request.match_info["token"], method, raw, files)
         if failing:
             return self._fault_response(request, decision)
+        if decision.kind == "delay" and decision.after_effect:
+            await asyncio.sleep(decision.delay)
         return response
 
     async def execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -141,6 +143,22 @@ async def test_after_effect_faults_still_deliver(emulator: RunningEmulator, api:
     answer = await api("sendMessage", chat_id=ann.id, text="did it arrive?")
     assert answer["error_code"] == 500
     assert [m.text for m in emulator.people.bot_messages(ann)] == ["did it arrive?"]
+
+
+async def test_a_late_answer_comes_after_the_message_is_in_the_chat(
+    emulator: RunningEmulator, api: ApiCaller
+) -> None:
+    ann = emulator.people.user("Ann")
+    await emulator.people.send(ann, "hi")
+    emulator.world.faults.configure(
+        FaultPlan(seed=1, delay_rate=1.0, delay_seconds=(0.5, 0.5), after_effect_rate=1.0)
+    )
+    call = asyncio.create_task(api("sendMessage", chat_id=ann.id, text="slow answer"))
+    shown = await emulator.people.wait_for_message(ann, timeout=2)
+    # The bot is still waiting while the message is already in the chat.
+    assert shown.text == "slow answer" and not call.done()
+    assert (await call)["ok"] is True
+    assert emulator.world.faults.log == [("sendMessage", "delay")]
 
 
 @pytest.mark.parametrize("method", ["getUpdates"])
