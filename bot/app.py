@@ -154,6 +154,7 @@ def build_dispatcher(
         version=__version__,
     )
     dispatcher.update.outer_middleware(UpdateGuard(seen or MemorySeen()))
+    dispatcher.errors.outer_middleware(errors.LastResort())
     # A desk commit makes an update unsafe to run again (tgkit.updates).
     desk.outbox_listeners.append(note_commit)
     # The request numbers an update changed, for its log line.

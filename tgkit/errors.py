@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiogram import Router
+from aiogram import BaseMiddleware, Router
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, TelegramObject
 
 from desk.errors import AlreadyTaken, DeskError
 from locales import Texts, pick_locale
@@ -55,6 +57,34 @@ async def unexpected(event: ErrorEvent, texts: Texts | None = None) -> None:
     else:
         log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
     await _tell(event, _texts(event, texts)("errors.generic"))
+
+
+class LastResort(BaseMiddleware):
+    """Outermost on the error event: when answering an error fails in its turn, the
+    person still gets the apology.
+
+    aiogram-dialog's error middleware reloads the dialog from the storage that may
+    just have failed (Redis away), and then fails with a ``KeyError`` of its own that
+    hides the first error; the desk's error handlers would never run.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception as failure:
+            assert isinstance(event, ErrorEvent)
+            log.warning(
+                "update %s: its error could not be answered the usual way (%s)",
+                event.update.update_id,
+                describe(failure),
+            )
+            await unexpected(event)
+            return None
 
 
 def router() -> Router:

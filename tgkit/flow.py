@@ -150,7 +150,12 @@ class UpdateFlow:
 
 
 class LeasedIsolation(RedisEventIsolation):
-    """aiogram's per-chat lock in Redis, as a short lease renewed while it is held."""
+    """aiogram's per-chat lock in Redis, as a short lease renewed while it is held.
+
+    Re-entrant within one task: aiogram-dialog may lock a chat's stack twice while
+    handling one update (it locks on every load of the stack). aiogram's own lock
+    then waited for itself until its 60 s ran out; a renewed lease would wait forever.
+    """
 
     def __init__(
         self,
@@ -163,10 +168,31 @@ class LeasedIsolation(RedisEventIsolation):
         super().__init__(redis, key_builder)
         self.lease = lease
         self.wait = wait
+        # Lock name → the task holding it here and how many times it entered.
+        self._holders: dict[str, tuple[asyncio.Task[Any] | None, int]] = {}
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
         name = self.key_builder.build(key, "lock")
+        task = asyncio.current_task()
+        holder = self._holders.get(name)
+        if holder is not None and holder[0] is task:
+            self._holders[name] = (task, holder[1] + 1)
+            try:
+                yield
+            finally:
+                owner, depth = self._holders[name]
+                self._holders[name] = (owner, depth - 1)
+            return
+        async with self._lease(name):
+            self._holders[name] = (task, 1)
+            try:
+                yield
+            finally:
+                del self._holders[name]
+
+    @contextlib.asynccontextmanager
+    async def _lease(self, name: str) -> AsyncIterator[None]:
         # A short poll: the chat's next update should start as soon as the last one ends.
         held = self.redis.lock(name, timeout=self.lease, sleep=0.02, blocking_timeout=self.wait)
         if not await held.acquire():

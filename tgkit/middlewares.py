@@ -23,6 +23,8 @@ from typing import Any, Protocol
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from desk.model import Role
 from desk.roles import StaffIds, roles_of
@@ -72,10 +74,17 @@ class RedisBlocked:
         self._redis = redis
 
     async def add(self, user_id: int) -> None:
-        await self._redis.sadd(self.KEY, user_id)
+        try:
+            await self._redis.sadd(self.KEY, user_id)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            # The database has the mark; replicas see it when their cache entry ends.
+            log.warning("Redis unreachable (%s); the blocked mark stays local", error)
 
     async def take(self, user_id: int) -> bool:
-        return bool(await self._redis.srem(self.KEY, user_id))
+        try:
+            return bool(await self._redis.srem(self.KEY, user_id))
+        except (RedisConnectionError, RedisTimeoutError):
+            return True  # unknown: ask the database, which knows for sure
 
 
 class ActorCache:

@@ -33,3 +33,27 @@ async def test_an_early_failure_is_answered_in_the_persons_language(
         await dispatcher.feed_update(bot, update)
     [answer] = emulator.people.bot_messages(person)
     assert answer.text == Texts(language)("errors.generic")
+
+
+async def dialog_error_middleware(
+    _handler: Any, _event: TelegramObject, data: dict[str, Any]
+) -> Any:
+    # What aiogram-dialog's error middleware does when its storage is away.
+    raise KeyError("aiogd_context")
+
+
+async def test_an_error_whose_answer_fails_still_gets_the_apology(
+    emulator: RunningEmulator, make_bot: BotFactory
+) -> None:
+    bot = make_bot()
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(redis_is_down)
+    dispatcher.errors.outer_middleware(errors.LastResort())
+    dispatcher.errors.middleware(dialog_error_middleware)
+    dispatcher.include_router(errors.router())
+    person = emulator.people.user("Ann", language_code="en")
+    await emulator.people.send(person, "hello")
+    for update in await bot.get_updates():
+        await dispatcher.feed_update(bot, update)
+    [answer] = emulator.people.bot_messages(person)
+    assert answer.text == Texts("en")("errors.generic")

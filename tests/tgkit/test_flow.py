@@ -136,3 +136,14 @@ async def test_a_chat_held_by_a_killed_process_is_free_after_the_lease(redis: Re
     async with isolation.lock(CHAT):
         waited = loop.time() - started
     assert 0.3 < waited < 1.5
+
+
+async def test_the_same_update_may_take_its_chats_turn_twice(redis: Redis) -> None:
+    """aiogram-dialog locks a chat's stack on every load of it, twice in some updates."""
+    isolation = LeasedIsolation(redis, lease=0.6, wait=2)
+    async with asyncio.timeout(1.5):
+        async with isolation.lock(CHAT), isolation.lock(CHAT):
+            pass
+        # Released in Redis afterwards: taking it again does not wait for a lease to lapse.
+        async with isolation.lock(CHAT):
+            pass
