@@ -46,6 +46,7 @@ from backoffice.cards import (
 )
 from locales import Texts
 from storage.models import Outbox, Ticket
+from tgkit.faults import until_written
 from tgkit.html import text_length, to_plain
 from tgkit.outbox import Delivery
 
@@ -182,8 +183,13 @@ class _Job:
         else:
             message = await self._send_text(text, markup)
         self.card_id = message.message_id
-        await self.context.desk.record_card(
-            self.ticket.id, thread_id=self.thread_id, card_message_id=self.card_id
+        card_id, thread_id = self.card_id, self.thread_id
+        # The card is in the group: not recording it would post it again on the retry.
+        await until_written(
+            lambda: self.context.desk.record_card(
+                self.ticket.id, thread_id=thread_id, card_message_id=card_id
+            ),
+            f"the card of request {self.ticket.number}",
         )
         return self.card_id
 
@@ -202,7 +208,11 @@ class _Job:
         self.thread_id = topic.message_thread_id
         self.owner.remember_name(self.chat_id, self.thread_id, name)
         # Remembered at once: a retry after a failed card post reuses this topic.
-        await self.context.desk.record_card(self.ticket.id, thread_id=self.thread_id)
+        thread_id = self.thread_id
+        await until_written(
+            lambda: self.context.desk.record_card(self.ticket.id, thread_id=thread_id),
+            f"the topic of request {self.ticket.number}",
+        )
 
     async def edit_card(self) -> int:
         """Show the request's current state on its card (and in its topic's name)."""
@@ -289,7 +299,10 @@ class _Job:
             return first
 
         copy_id = await self.in_place(send)
-        await self.context.desk.record_copy(message_id, self.chat_id, copy_id)
+        await until_written(
+            lambda: self.context.desk.record_copy(message_id, self.chat_id, copy_id),
+            f"the copy of message {message_id}",
+        )
         return copy_id
 
     async def customer_message_edited(self, payload: dict[str, Any]) -> int | None:

@@ -26,6 +26,7 @@ from desk.resolution import may_be_rated
 from handlers import keyboards
 from locales import Texts, pick_locale
 from storage.models import Outbox, Ticket
+from tgkit.faults import until_written
 from tgkit.html import MAX_CAPTION, cut_html, split_html
 from tgkit.outbox import Delivery
 
@@ -123,7 +124,12 @@ async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int 
             sent_id = sent_id or message.message_id
     message_row_id = row.payload.get("message_id")
     if message_row_id and sent_id is not None:
-        await context.desk.record_copy(int(message_row_id), row.chat_id, sent_id)
+        shown, chat_id = sent_id, row.chat_id
+        # The reply is with the customer: without the record their edits could not follow it.
+        await until_written(
+            lambda: context.desk.record_copy(int(message_row_id), chat_id, shown),
+            f"the copy of message {message_row_id}",
+        )
     return sent_id
 
 

@@ -51,7 +51,7 @@ from desk.service import Desk
 from storage import outbox
 from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
-from tgkit.faults import transient
+from tgkit.faults import until_written
 from tgkit.limiter import Priority, priority
 from tgkit.loop import BackgroundLoop
 
@@ -68,17 +68,12 @@ CONCURRENCY = 16  # chats served at once; the limiter, not this, sets the pace
 STOP_GRACE_SECONDS = 2.0
 BACKOFFICE_RETRY = timedelta(seconds=30)
 IDLE_POLL_SECONDS = 5.0  # rows written by another process (the HTTP API, a replica)
-RECORD_FIRST_BACKOFF = 0.25
-RECORD_MAX_BACKOFF = 2.0
 
 SENT = Counter("ctv_outbox_sent_total", "Notifications delivered", ["audience", "kind"])
 FAILED = Counter("ctv_outbox_failed_total", "Notifications given up", ["audience", "reason"])
 RETRIED = Counter("ctv_outbox_retried_total", "Notification attempts to retry", ["reason"])
 PENDING = Gauge("ctv_outbox_pending", "Notifications waiting at the last check")
 MERGED = Counter("ctv_outbox_merged_total", "Card edits merged into a later one")
-RECORD_RETRIES = Counter(
-    "ctv_outbox_record_retries_total", "Delivery outcomes written again after a database fault"
-)
 
 
 @dataclass(frozen=True)
@@ -321,27 +316,13 @@ class OutboxSender:
         FAILED.labels(row.audience, reason).inc()
 
     async def _record(self, row: Outbox, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
-        """Write a delivery's outcome, waiting out a database outage.
+        """Write a delivery's outcome, waiting out a database outage: the message is
+        already in Telegram, and an outcome not written would have it sent again after
+        the lease (renewed meanwhile once the database is back). Only a stop in the
+        middle of an outage can still double it."""
 
-        The message is already in Telegram: an outcome not written would have the
-        row sent again after its lease. So the write is retried until it lands
-        (the lease is renewed meanwhile, once the database is back) or the sender
-        stops; only a stop in the middle of an outage can still double a message.
-        """
-        delay = RECORD_FIRST_BACKOFF
-        while True:
-            try:
-                async with self._context.sessions() as session, session.begin():
-                    await write(session)
-                return
-            except Exception as error:
-                if not (transient(error) or isinstance(error, OSError)):
-                    raise
-                RECORD_RETRIES.inc()
-                log.warning(
-                    "outbox row %s: its outcome waits for the database (%s)",
-                    row.id,
-                    type(error).__name__,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECORD_MAX_BACKOFF)
+        async def once() -> None:
+            async with self._context.sessions() as session, session.begin():
+                await write(session)
+
+        await until_written(once, f"outbox row {row.id}: its outcome")

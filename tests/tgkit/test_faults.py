@@ -6,7 +6,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from tgkit.faults import transient
+from tgkit.faults import transient, until_written
 
 
 class DriverError(Exception):
@@ -37,3 +37,22 @@ def test_connection_errors_are_passing_and_bugs_are_not() -> None:
     assert transient(OperationalError("SELECT 1", {}, ConnectionRefusedError()))
     assert not transient(IntegrityError("INSERT", {}, DriverError("23505")))
     assert not transient(KeyError("aiogd_context"))
+
+
+async def test_a_write_after_a_send_waits_out_an_outage_but_not_a_bug() -> None:
+    attempts: list[int] = []
+
+    async def record() -> str:
+        attempts.append(len(attempts))
+        if len(attempts) < 3:
+            raise OperationalError("UPDATE outbox", {}, ConnectionRefusedError())
+        return "recorded"
+
+    assert await until_written(record, "a card", first=0.01) == "recorded"
+    assert len(attempts) == 3
+
+    async def broken() -> None:
+        raise IntegrityError("INSERT", {}, DriverError("23505"))
+
+    with pytest.raises(IntegrityError):
+        await until_written(broken, "a card", first=0.01)
