@@ -331,6 +331,8 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
     scheduler = Scheduler(
         desk, interval=settings.scheduler_interval, redis=redis, sessions=sessions
     )
+    if isinstance(seen, RedisSeen):
+        dispatcher.journal = seen
     # Updates a killed replica (or this process before a kill -9) had taken but not finished.
     orphans = (
         BackgroundLoop("orphan-updates", Orphans(seen, dispatcher, bot).adopt, interval=3.0)

@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import KeyBuilder, StorageKey
@@ -219,6 +219,12 @@ class LeasedIsolation(RedisEventIsolation):
                 log.warning("could not renew the chat's turn: %s", error)
 
 
+class Journal(Protocol):
+    async def keep(self, update_id: int, payload: str) -> bool: ...
+
+    async def release(self, update_id: int) -> None: ...
+
+
 class FlowDispatcher(Dispatcher):
     """A Dispatcher whose every update (polling or webhook) passes its :class:`UpdateFlow`.
 
@@ -233,6 +239,8 @@ class FlowDispatcher(Dispatcher):
             kwargs["events_isolation"] = LeasedIsolation(storage.redis, storage.key_builder)
         super().__init__(**kwargs)
         self.flow = flow
+        # Where updates wait until this process is done with them (tgkit.updates).
+        self.journal: Journal | None = None
 
     async def emit_shutdown(self, *args: Any, **kwargs: Any) -> None:
         """Drain before the shutdown handlers run.
@@ -260,5 +268,19 @@ class FlowDispatcher(Dispatcher):
         await super().start_polling(*bots, **kwargs)
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
-        async with self.flow.admit(update):
-            return await super().feed_update(bot, update, **kwargs)
+        journal = self.journal
+        kept = False
+        if journal is not None and update.update_id > 0:
+            # From arrival, not from its turn: an update still queued here when the
+            # process dies was already confirmed to Telegram as well.
+            payload = update.model_dump_json(by_alias=True, exclude_none=True)
+            kept = await journal.keep(update.update_id, payload)
+        try:
+            async with self.flow.admit(update):
+                return await super().feed_update(bot, update, **kwargs)
+        except asyncio.CancelledError:
+            kept = False  # cut short by a stop: left in the journal for the next process
+            raise
+        finally:
+            if kept and journal is not None:
+                await journal.release(update.update_id)

@@ -73,12 +73,8 @@ FIRST_BACKOFF = 0.5
 
 
 class SeenUpdates(Protocol):
-    async def first_sight(self, update_id: int, payload: str | None = None) -> bool:
-        """Record ``update_id``; False when it was recorded before.
-
-        ``payload``, the update as Telegram sent it, is kept while the update is
-        handled where a replica can adopt it should this process die.
-        """
+    async def first_sight(self, update_id: int) -> bool:
+        """Record ``update_id``; False when it was recorded before."""
 
     async def done(self, update_id: int) -> None:
         """The update was handled: keep its mark for as long as Telegram may resend it."""
@@ -94,7 +90,7 @@ class MemorySeen:
         self._ids: OrderedDict[int, None] = OrderedDict()
         self._size = size
 
-    async def first_sight(self, update_id: int, payload: str | None = None) -> bool:
+    async def first_sight(self, update_id: int) -> bool:
         if update_id in self._ids:
             return False
         self._ids[update_id] = None
@@ -122,9 +118,11 @@ class RedisSeen:
 
     Telegram does not always send it again, though: an update is confirmed when
     this process takes it (the webhook's answer, the next poll), before it is
-    handled. So while it is handled the update itself is kept in this process's
-    journal in Redis; a process finds the journals of processes that stopped
-    renewing (:meth:`adopt_orphans`), moves them into its own and handles them.
+    handled. So from its arrival until this process is done with it (handled,
+    refused, a duplicate) the update itself is kept in this process's journal in
+    Redis (:meth:`keep`, called by ``tgkit.flow.FlowDispatcher``); a process finds
+    the journals of processes that stopped renewing (:meth:`adopt_orphans`), moves
+    them into its own and handles them.
     An update of a killed process is thus handled by the survivors or by the
     process restarted, seconds later. The desk keeps a re-run harmless: one
     request per intake, a Telegram message relayed once.
@@ -154,11 +152,12 @@ class RedisSeen:
         self._alive = f"{journals}alive:{self._owner}"
         self._adopt = redis.register_script(_ADOPT)
         self._held: set[int] = set()
+        self._journaled: set[int] = set()
         self._renewer: asyncio.Task[None] | None = None
         self._memory = MemorySeen()
         self._unreachable = False
 
-    async def first_sight(self, update_id: int, payload: str | None = None) -> bool:
+    async def first_sight(self, update_id: int) -> bool:
         key = f"{self._prefix}{update_id}"
         loop = asyncio.get_running_loop()
         # Longer than a dead owner's mark can live; a live owner that takes longer
@@ -169,22 +168,13 @@ class RedisSeen:
                 milliseconds = int(self._in_progress * 1000)
                 if await self._redis.set(key, self._owner, nx=True, px=milliseconds):
                     self._reachable()
-                    if payload is not None:
-                        async with self._redis.pipeline(transaction=False) as pipe:
-                            pipe.hset(self._journal, str(update_id), payload)
-                            pipe.set(self._alive, 1, px=milliseconds)
-                            await pipe.execute()
                     self._hold(update_id)
                     return True
                 stored = await self._redis.get(key)
                 if stored is None:
                     continue  # it lapsed between the two calls
                 owner = stored.decode() if isinstance(stored, bytes) else str(stored)
-                if owner == DONE:
-                    # An adopted update its dead owner had finished after all.
-                    await self._redis.hdel(self._journal, str(update_id))
-                    return False
-                if owner == self._owner or loop.time() > give_up:
+                if owner in (DONE, self._owner) or loop.time() > give_up:
                     return False
                 await asyncio.sleep(self._poll)
         except (RedisConnectionError, RedisTimeoutError) as error:
@@ -194,25 +184,41 @@ class RedisSeen:
     async def done(self, update_id: int) -> None:
         self._held.discard(update_id)
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
-                pipe.hdel(self._journal, str(update_id))
-                await pipe.execute()
+            await self._redis.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
 
     async def forget(self, update_id: int) -> None:
-        """The update failed and was answered (the error handler apologised): it
-        is not adopted again, but a redelivery from Telegram is handled."""
         self._held.discard(update_id)
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.delete(f"{self._prefix}{update_id}")
-                pipe.hdel(self._journal, str(update_id))
-                await pipe.execute()
+            await self._redis.delete(f"{self._prefix}{update_id}")
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
         await self._memory.forget(update_id)
+
+    async def keep(self, update_id: int, payload: str) -> bool:
+        """Put an update just received into this process's journal; False when
+        Redis is away (the update is then handled without that safety net)."""
+        milliseconds = int(self._in_progress * 1000)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(self._journal, str(update_id), payload)
+                pipe.set(self._alive, 1, px=milliseconds)
+                await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+            return False
+        self._journaled.add(update_id)
+        self._renew_soon()
+        return True
+
+    async def release(self, update_id: int) -> None:
+        """This process is done with the update, whatever came of it."""
+        self._journaled.discard(update_id)
+        try:
+            await self._redis.hdel(self._journal, str(update_id))
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
 
     async def adopt_orphans(self) -> list[str]:
         """Move the journals of processes that stopped renewing into this one's;
@@ -242,13 +248,16 @@ class RedisSeen:
 
     def _hold(self, update_id: int) -> None:
         self._held.add(update_id)
+        self._renew_soon()
+
+    def _renew_soon(self) -> None:
         if self._renewer is None or self._renewer.done():
             self._renewer = asyncio.create_task(self._renew(), name="seen-marks")
 
     async def _renew(self) -> None:
         """Keep this process's marks alive while it handles their updates."""
         milliseconds = int(self._in_progress * 1000)
-        while self._held:
+        while self._held or self._journaled:
             await asyncio.sleep(self._in_progress / 3)
             held = list(self._held)
             try:
@@ -325,13 +334,7 @@ class UpdateGuard(BaseMiddleware):
             # Not from Telegram: aiogram-dialog's background updates carry id 0.
             return await handler(event, data)
         kind = event.event_type
-        # Only a journal in Redis can give the update to another process.
-        payload = (
-            event.model_dump_json(by_alias=True, exclude_none=True)
-            if isinstance(self._seen, RedisSeen)
-            else None
-        )
-        if not await self._seen.first_sight(event.update_id, payload):
+        if not await self._seen.first_sight(event.update_id):
             UPDATES.labels(kind, "duplicate").inc()
             _log_outcome(event, kind, "duplicate", None, 0.0)
             return None

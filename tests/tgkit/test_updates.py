@@ -16,6 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.updates import (
     IN_PROGRESS_SECONDS,
     SEEN_FOR_SECONDS,
@@ -199,12 +200,17 @@ async def test_the_updates_of_a_killed_process_are_adopted_and_handled_once(
     survivor = RedisSeen(redis, in_progress=0.6, journals=journals)
     try:
         lost = update(9001, "lost in the crash")
-        assert await dead.first_sight(9001, lost.model_dump_json(by_alias=True))
+        assert await dead.keep(9001, lost.model_dump_json(by_alias=True))
+        assert await dead.first_sight(9001)
         await dead.close()  # killed: no renewal, no done
         assert await survivor.adopt_orphans() == []  # not before its owner is overdue
         await asyncio.sleep(0.8)
         handler = Handler()
-        orphans = Orphans(survivor, dispatcher(survivor, handler), bot)
+        flow = FlowDispatcher(flow=UpdateFlow(4))
+        flow.update.outer_middleware(UpdateGuard(survivor, backoff=0.01))
+        flow.message.register(handler.handle)
+        flow.journal = survivor
+        orphans = Orphans(survivor, flow, bot)
         await orphans.adopt()
         await orphans.wait(5)
         assert handler.calls == ["lost in the crash"]
@@ -217,16 +223,21 @@ async def test_the_updates_of_a_killed_process_are_adopted_and_handled_once(
         await redis.aclose()
 
 
-async def test_a_finished_or_failed_update_leaves_no_journal(redis_url: str) -> None:
+async def test_an_update_leaves_the_journal_whatever_came_of_it(bot: Bot, redis_url: str) -> None:
     redis = Redis.from_url(redis_url)
     journals = f"test:{uuid.uuid4().hex}:"
     seen = RedisSeen(redis, journals=journals)
     try:
-        assert await seen.first_sight(9101, "{}")
-        assert await seen.first_sight(9102, "{}")
-        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] != []
-        await seen.done(9101)
-        await seen.forget(9102)
+        handler = Handler(failures=[ValueError("a bug")])
+        flow = FlowDispatcher(flow=UpdateFlow(4))
+        flow.update.outer_middleware(UpdateGuard(seen, backoff=0.01))
+        flow.message.register(handler.handle)
+        flow.journal = seen
+        with pytest.raises(ValueError):
+            await flow.feed_update(bot, update(9101))  # failed
+        await flow.feed_update(bot, update(9102))  # handled
+        await flow.feed_update(bot, update(9102))  # a duplicate
+        assert handler.calls == ["hi", "hi"]
         assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
     finally:
         await seen.close()
