@@ -148,12 +148,12 @@ def build_dispatcher(
     """``modules``: the router the plugins' routers go into, ahead of the desk's own."""
     dispatcher = FlowDispatcher(
         flow=UpdateFlow(settings.updates_at_once),
+        guard=UpdateGuard(seen or MemorySeen()),
         storage=storage,
         settings=settings,
         desk=desk,
         version=__version__,
     )
-    dispatcher.update.outer_middleware(UpdateGuard(seen or MemorySeen()))
     dispatcher.errors.outer_middleware(errors.LastResort())
     # A desk commit makes an update unsafe to run again (tgkit.updates).
     desk.outbox_listeners.append(note_commit)

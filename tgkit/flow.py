@@ -37,7 +37,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.base import KeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import Update
@@ -232,12 +232,23 @@ class FlowDispatcher(Dispatcher):
     background updates bypass it (they run inside a chat's turn already).
     """
 
-    def __init__(self, *, flow: UpdateFlow, **kwargs: Any) -> None:
+    def __init__(
+        self, *, flow: UpdateFlow, guard: BaseMiddleware | None = None, **kwargs: Any
+    ) -> None:
+        """``guard``: the outer middleware that ends every update in one outcome
+        (``tgkit.updates.UpdateGuard``). It goes ahead of aiogram's FSM middleware,
+        which takes the chat's turn in Redis: while Redis is away that fails too, and
+        it must be retried and logged like any other failure of the update."""
         storage = kwargs.get("storage")
         if isinstance(storage, RedisStorage) and kwargs.get("events_isolation") is None:
             # A chat's turn across replicas (see the module's docstring).
             kwargs["events_isolation"] = LeasedIsolation(storage.redis, storage.key_builder)
+        if guard is not None:
+            kwargs["disable_fsm"] = True  # registered below, after the guard
         super().__init__(**kwargs)
+        if guard is not None:
+            self.update.outer_middleware(guard)
+            self.update.outer_middleware(self.fsm)
         self.flow = flow
         # Where updates wait until this process is done with them (tgkit.updates).
         self.journal: Journal | None = None

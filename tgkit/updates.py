@@ -152,7 +152,9 @@ class RedisSeen:
         self._alive = f"{journals}alive:{self._owner}"
         self._adopt = redis.register_script(_ADOPT)
         self._held: set[int] = set()
-        self._journaled: set[int] = set()
+        # Update id → how many feeds of it are under way here (Telegram's copy and an
+        # adopted one may meet): the entry stays until the last of them is done.
+        self._journaled: dict[int, int] = {}
         self._renewer: asyncio.Task[None] | None = None
         self._memory = MemorySeen()
         self._unreachable = False
@@ -208,13 +210,17 @@ class RedisSeen:
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
             return False
-        self._journaled.add(update_id)
+        self._journaled[update_id] = self._journaled.get(update_id, 0) + 1
         self._renew_soon()
         return True
 
     async def release(self, update_id: int) -> None:
         """This process is done with the update, whatever came of it."""
-        self._journaled.discard(update_id)
+        feeds = self._journaled.get(update_id, 0) - 1
+        if feeds > 0:
+            self._journaled[update_id] = feeds
+            return
+        self._journaled.pop(update_id, None)
         try:
             await self._redis.hdel(self._journal, str(update_id))
         except (RedisConnectionError, RedisTimeoutError) as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.types import Chat, Message, Update, User
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -249,3 +251,48 @@ async def test_memory_keeps_the_newest_ids() -> None:
     for update_id in (1, 2, 3):
         await seen.first_sight(update_id)
     assert [await seen.first_sight(i) for i in (2, 3, 1)] == [False, False, True]
+
+
+async def test_one_update_fed_twice_stays_journaled_until_both_are_done(redis_url: str) -> None:
+    """Telegram's copy and an adopted copy may meet in one process."""
+    redis = Redis.from_url(redis_url)
+    journals = f"test:{uuid.uuid4().hex}:"
+    seen = RedisSeen(redis, journals=journals)
+    try:
+        assert await seen.keep(9201, "{}") and await seen.keep(9201, "{}")
+        await seen.release(9201)
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] != []
+        await seen.release(9201)
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
+    finally:
+        await seen.close()
+        await redis.aclose()
+
+
+class FlakyIsolation(BaseEventIsolation):
+    """A chat's turn in Redis while Redis restarts: the first attempt fails."""
+
+    def __init__(self) -> None:
+        self.failures = 1
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        if self.failures:
+            self.failures -= 1
+            raise RedisConnectionError("Connection refused")
+        yield
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_chats_turn_that_fails_to_be_taken_is_retried_by_the_guard(bot: Bot) -> None:
+    handler = Handler()
+    flow = FlowDispatcher(
+        flow=UpdateFlow(4),
+        guard=UpdateGuard(MemorySeen(), backoff=0.01),
+        events_isolation=FlakyIsolation(),
+    )
+    flow.message.register(handler.handle)
+    await flow.feed_update(bot, update(9301))
+    assert handler.calls == ["hi"]
