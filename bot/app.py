@@ -84,7 +84,7 @@ log = logging.getLogger(__name__)
 # counts as failed (and is retried): far longer than a burst takes to drain.
 POOL_TIMEOUT = 30
 # A Redis that stopped answering (not refusing) fails a command after this long.
-REDIS_SOCKET_TIMEOUT = 5.0
+REDIS_SOCKET_TIMEOUT = 2.0
 # SIGTERM to exit must stay under 10 s (R10); in-flight updates get most of it.
 DRAIN_SECONDS = 6.0
 # Updates a webhook replica accepts beyond those it handles at once: about a

@@ -252,6 +252,7 @@ class FlowDispatcher(Dispatcher):
         self.flow = flow
         # Where updates wait until this process is done with them (tgkit.updates).
         self.journal: Journal | None = None
+        self._kept: set[int] = set()  # journaled by the polling, fed soon
 
     async def emit_shutdown(self, *args: Any, **kwargs: Any) -> None:
         """Drain before the shutdown handlers run.
@@ -278,14 +279,35 @@ class FlowDispatcher(Dispatcher):
         kwargs.setdefault("tasks_concurrency_limit", self.flow.limit)
         await super().start_polling(*bots, **kwargs)
 
+    async def _listen_updates(  # type: ignore[override]
+        self, bot: Bot, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[Update]:
+        """aiogram's polling, with each update journaled before it is handed on.
+
+        The next poll confirms the batch to Telegram, and it may be sent before the
+        tasks made for the batch have started; journaled only there, an update of a
+        process killed in between would be lost.
+        """
+        async for update in super()._listen_updates(bot, *args, **kwargs):
+            if await self._keep(update):
+                self._kept.add(update.update_id)
+            yield update
+
+    async def _keep(self, update: Update) -> bool:
+        if self.journal is None or update.update_id <= 0:
+            return False
+        payload = update.model_dump_json(by_alias=True, exclude_none=True)
+        return await self.journal.keep(update.update_id, payload)
+
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         journal = self.journal
-        kept = False
-        if journal is not None and update.update_id > 0:
+        if update.update_id in self._kept:
+            self._kept.discard(update.update_id)
+            kept = True
+        else:
             # From arrival, not from its turn: an update still queued here when the
             # process dies was already confirmed to Telegram as well.
-            payload = update.model_dump_json(by_alias=True, exclude_none=True)
-            kept = await journal.keep(update.update_id, payload)
+            kept = await self._keep(update)
         try:
             async with self.flow.admit(update):
                 return await super().feed_update(bot, update, **kwargs)

@@ -177,6 +177,15 @@ class RedisSeen:
                     continue  # it lapsed between the two calls
                 owner = stored.decode() if isinstance(stored, bytes) else str(stored)
                 if owner in (DONE, self._owner) or loop.time() > give_up:
+                    log.info(
+                        "update %s seen before: %s",
+                        update_id,
+                        "done"
+                        if owner == DONE
+                        else "in hand here"
+                        if owner == self._owner
+                        else f"held by {owner[:8]} past the wait",
+                    )
                     return False
                 await asyncio.sleep(self._poll)
         except (RedisConnectionError, RedisTimeoutError) as error:
@@ -357,25 +366,32 @@ class UpdateGuard(BaseMiddleware):
             raise
         finally:
             current_update.reset(token)
-        await self._seen.done(event.update_id)
         outcome = "ignored" if result is UNHANDLED else "handled"
         UPDATES.labels(kind, outcome).inc()
         seconds = time.perf_counter() - started
         UPDATE_SECONDS.labels(kind).observe(seconds)
         _log_outcome(event, kind, outcome, effects, seconds)
+        # Marked done last: a process killed before this has the update run again
+        # (harmless, see RedisSeen), never counted as done without its outcome.
+        await self._seen.done(event.update_id)
         return result
 
     async def _handle(
         self, handler: Handler, event: Update, data: dict[str, Any], effects: UpdateEffects
     ) -> Any:
         attempt = 1
+        original = dict(data)
         while True:
             try:
-                # A fresh copy: inner middlewares add their keys to the dict they get.
-                return await handler(event, dict(data))
+                # The same dict each time, as it came: the middlewares below add their
+                # keys to it (the FSM's storage, the dialog's context), and the error
+                # handlers above read them; a retry starts from what came in.
+                return await handler(event, data)
             except Exception as error:
                 if attempt >= self._attempts or effects.commits or not transient(error):
                     raise
+                data.clear()
+                data.update(original)
                 delay = self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
                 UPDATE_RETRIES.inc()
                 log.warning(

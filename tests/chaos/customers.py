@@ -10,7 +10,9 @@ message, an edited window, an answered button):
 - the desk apologised ("please try again", in a message or a button's alert): the
   customer reads it for a moment and does the same step again;
 - nothing for ``patience`` seconds: the customer does the same step again, as a
-  person whose button kept spinning would press it again.
+  person whose button kept spinning would press it again;
+- the desk says the window is out of date and offers to start again (its draft was
+  never saved: Redis went away before the dialog was): the customer starts again.
 
 On the summary after Submit ("sent", no number yet) the customer waits and presses
 nothing more, however long the number takes. So a customer may send a step twice, but
@@ -37,6 +39,7 @@ from tgemulator import CallbackPress, People, StoredMessage, User, World
 
 RU = Texts("ru")
 APOLOGY = plain(RU("errors.generic"))
+RESTARTED = plain(RU("dialogs.restarted"))
 REGISTERED = "зарегистрирована"
 NUMBER = re.compile(r"CTV-\d+")
 LOOK_EVERY = 0.1  # seconds between two looks at the chat
@@ -145,6 +148,10 @@ class Intakes:
 
     def window(self, customer: Customer) -> tuple[str | None, StoredMessage | None]:
         for message in reversed(bot_messages_of(self.world, customer.user.id)):
+            if RESTARTED in (message.text or ""):
+                # "This button is out of date, let's start again" after the window:
+                # its draft is gone (its dialog was never saved), so start again.
+                return None, None
             step = step_of(message)
             if step is not None:
                 return step, message
