@@ -51,6 +51,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from desk.errors import DeskError
 from desk.events import RequestEvent
 from tgkit.faults import transient
+from tgkit.flow import chat_key
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,9 @@ class SeenUpdates(Protocol):
     async def first_sight(self, update_id: int) -> bool:
         """Record ``update_id``; False when it was recorded before."""
 
-    async def done(self, update_id: int) -> None:
-        """The update was handled: keep its mark for as long as Telegram may resend it."""
+    async def done(self, update_id: int, chat: int | None = None) -> None:
+        """The update was handled: keep its mark for as long as Telegram may resend it
+        (and, for ``chat``, that it is the newest of that chat handled)."""
 
     async def forget(self, update_id: int) -> None:
         """Let the update be handled again (its handling failed)."""
@@ -98,7 +100,7 @@ class MemorySeen:
             self._ids.popitem(last=False)
         return True
 
-    async def done(self, update_id: int) -> None:
+    async def done(self, update_id: int, chat: int | None = None) -> None:
         return None  # a process's memory is already as long as it lives
 
     async def forget(self, update_id: int) -> None:
@@ -151,6 +153,7 @@ class RedisSeen:
         self._journal = f"{journals}{self._owner}"
         self._alive = f"{journals}alive:{self._owner}"
         self._adopt = redis.register_script(_ADOPT)
+        self._newest = redis.register_script(_NEWEST)
         self._held: set[int] = set()
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
@@ -177,7 +180,7 @@ class RedisSeen:
                     continue  # it lapsed between the two calls
                 owner = stored.decode() if isinstance(stored, bytes) else str(stored)
                 if owner in (DONE, self._owner) or loop.time() > give_up:
-                    log.info(
+                    log.debug(
                         "update %s seen before: %s",
                         update_id,
                         "done"
@@ -192,12 +195,31 @@ class RedisSeen:
             self._fall_back(error)
             return await self._memory.first_sight(update_id)
 
-    async def done(self, update_id: int) -> None:
+    async def done(self, update_id: int, chat: int | None = None) -> None:
         self._held.discard(update_id)
         try:
-            await self._redis.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
+                if chat is not None:
+                    await self._newest(
+                        keys=[f"{self._prefix}chat:{chat}"],
+                        args=[update_id, SEEN_FOR_SECONDS],
+                        client=pipe,
+                    )
+                await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
+
+    async def outdated(self, update_id: int, chat: int | None) -> bool:
+        """A newer update of ``chat`` was handled already (by any process)."""
+        if chat is None:
+            return False
+        try:
+            newest = await self._redis.get(f"{self._prefix}chat:{chat}")
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._fall_back(error)
+            return False
+        return newest is not None and int(newest) > update_id
 
     async def forget(self, update_id: int) -> None:
         self._held.discard(update_id)
@@ -306,6 +328,16 @@ return items
 """
 
 
+# Remembers the newest update id handled in a chat (a redelivery may be older).
+_NEWEST = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 0
+"""
+
+
 @dataclass
 class UpdateEffects:
     """What the update being handled has made durable so far."""
@@ -373,7 +405,7 @@ class UpdateGuard(BaseMiddleware):
         _log_outcome(event, kind, outcome, effects, seconds)
         # Marked done last: a process killed before this has the update run again
         # (harmless, see RedisSeen), never counted as done without its outcome.
-        await self._seen.done(event.update_id)
+        await self._seen.done(event.update_id, chat_key(event))
         return result
 
     async def _handle(
@@ -458,6 +490,14 @@ class Orphans:
                 update = Update.model_validate_json(payload, context={"bot": self._bot})
             except ValueError:
                 log.error("an adopted update could not be read; dropped: %.200s", payload)
+                continue
+            if await self._seen.outdated(update.update_id, chat_key(update)):
+                # Its person went on meanwhile (the chat's later updates were handled):
+                # played now, an old step would undo theirs (a dialog sent back a step).
+                await self._seen.release(update.update_id)
+                log.warning(
+                    "update %s of a stopped process skipped: its chat went on", update.update_id
+                )
                 continue
             ADOPTED.inc()
             log.warning("update %s of a stopped process is handled here", update.update_id)

@@ -296,3 +296,32 @@ async def test_a_chats_turn_that_fails_to_be_taken_is_retried_by_the_guard(bot: 
     flow.message.register(handler.handle)
     await flow.feed_update(bot, update(9301))
     assert handler.calls == ["hi"]
+
+
+async def test_an_orphan_older_than_what_its_chat_did_since_is_not_played(
+    bot: Bot, redis_url: str
+) -> None:
+    """Played late, an old step would send the person's dialog back (seen: an intake
+    started over and filed twice)."""
+    redis = Redis.from_url(redis_url)
+    journals = f"test:{uuid.uuid4().hex}:"
+    dead = RedisSeen(redis, in_progress=0.6, journals=journals, prefix="test:seen:")
+    survivor = RedisSeen(redis, in_progress=0.6, journals=journals, prefix="test:seen:")
+    try:
+        old = update(9401, "an old step")
+        assert await dead.keep(9401, old.model_dump_json(by_alias=True))
+        await dead.close()
+        handler = Handler()
+        flow = FlowDispatcher(flow=UpdateFlow(4), guard=UpdateGuard(survivor, backoff=0.01))
+        flow.message.register(handler.handle)
+        flow.journal = survivor
+        await flow.feed_update(bot, update(9402, "what the person did next"))
+        await asyncio.sleep(0.8)
+        orphans = Orphans(survivor, flow, bot)
+        await orphans.adopt()
+        await orphans.wait(5)
+        assert handler.calls == ["what the person did next"]
+        assert [key async for key in redis.scan_iter(match=f"{journals}[^a]*")] == []
+    finally:
+        await survivor.close()
+        await redis.aclose()
