@@ -23,6 +23,17 @@ class Queries(DeskBase):
     async def ticket(self, actor: Actor, number: int) -> Ticket:
         return await self._ticket(actor, number)
 
+    async def filed_by_intake(self, telegram_user_id: int, intake_key: str) -> Ticket | None:
+        """The request that the Telegram user's intake ``intake_key`` filed, if it did
+        (asked where the person is not resolved yet: a stale button's error)."""
+        if not intake_key:
+            return None
+        async with self._sessions() as session:
+            customer = await repo.customer_by_telegram_id(session, telegram_user_id)
+            if customer is None:
+                return None
+            return await repo.ticket_by_intake(session, customer.id, intake_key)
+
     async def ensure_allowed(self, actor: Actor, number: int, action: Action) -> Ticket:
         """Raise what the use case would raise, without changing anything.
 

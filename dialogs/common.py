@@ -9,7 +9,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent, User
 from aiogram_dialog import DialogManager, ShowMode
+from aiogram_dialog.utils import remove_intent_id
 
+from desk.model import format_number
+from desk.service import Desk
 from locales import Texts, pick_locale
 from tgkit.config import ChatSettings
 from tgkit.menu import main_menu
@@ -37,6 +40,26 @@ def texts_from_user(user: User | None, settings: ChatSettings | None) -> Texts:
     return Texts(pick_locale(user.language_code if user else None, default))
 
 
+async def _already_filed(event: ErrorEvent, manager: DialogManager, texts: Texts) -> bool:
+    """A button of an intake that filed its request (its Submit ran, and the process
+    stopped before the dialog moved on): say so, instead of offering to start again,
+    which would file the same problem twice."""
+    callback = event.update.callback_query
+    desk: Desk | None = manager.middleware_data.get("desk")
+    if callback is None or not callback.data or desk is None:
+        return False
+    intent_id, _ = remove_intent_id(callback.data)
+    filed = await desk.filed_by_intake(callback.from_user.id, intent_id) if intent_id else None
+    if filed is None:
+        return False
+    notice = texts("dialogs.already_filed", number=format_number(filed.number))
+    try:
+        await callback.answer(notice, show_alert=True)
+    except TelegramAPIError:
+        log.info("could not answer a stale callback", exc_info=True)
+    return True
+
+
 async def on_stale_button(
     event: ErrorEvent,
     dialog_manager: DialogManager,
@@ -52,6 +75,8 @@ async def on_stale_button(
     """
     log.info("stale dialog button: %s", event.exception)
     texts = texts_from_user(event_from_user, settings)
+    if await _already_filed(event, dialog_manager, texts):
+        return
     has_dialog = dialog_manager.has_context()
     notice = texts("dialogs.stale_button" if has_dialog else "dialogs.restarted")
     callback = event.update.callback_query

@@ -144,3 +144,4 @@ intake-content-other = message of this type
 
 dialogs-stale_button = This button is from an old message. Here is where you left off.
 dialogs-restarted = This button is out of date — the bot was updated. Let's start again:
+dialogs-already_filed = This request has already been filed: { $number }. Its number and all news about it come to this chat.

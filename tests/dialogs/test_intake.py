@@ -403,6 +403,25 @@ async def test_button_of_an_unknown_dialog_restarts_cleanly(customer: Customer) 
     assert customer.bot.sent(AnswerCallbackQuery)
 
 
+async def test_submit_of_an_intake_that_filed_says_so_instead_of_starting_over(
+    customer: Customer, sessions: SessionFactory
+) -> None:
+    """The process stopped after filing, before the dialog moved on; pressed again, the
+    old Submit must not offer to start again (the same problem would be filed twice)."""
+    await to_step(customer, "summary")
+    summary = customer.window
+    await customer.press("submit")
+    [ticket] = await tickets(sessions)
+    customer.bot.calls.clear()
+    shown = len(customer.messages.sent_messages)
+    await customer.press("submit", message=summary)  # its dialog is closed: a stale button
+    [answer] = customer.bot.sent(AnswerCallbackQuery)
+    assert answer.text == customer.t("dialogs.already_filed", number=f"CTV-{ticket.number}")
+    assert answer.show_alert
+    assert len(customer.messages.sent_messages) == shown  # no "start again" menu
+    assert len(await tickets(sessions)) == 1
+
+
 async def test_button_of_an_older_window_shows_the_current_step(customer: Customer) -> None:
     await to_step(customer, "topic")
     first = customer.window
