@@ -22,8 +22,9 @@ Telegram's own errors are not retried here: the request middleware
 
 Each update ends in one log line with its id, type, the user, the requests it
 changed and its outcome: ``handled``, ``ignored`` (no handler wanted it),
-``refused`` (the desk said no; the person got a polite answer), ``error`` or
-``duplicate``; ``ctv_updates_total`` counts the same by type and outcome.
+``refused`` (the desk said no; the person got a polite answer), ``error``,
+``duplicate`` or ``outdated`` (an update of a dead process that its person went past,
+see :class:`Orphans`); ``ctv_updates_total`` counts the same by type and outcome.
 """
 
 from __future__ import annotations
@@ -495,9 +496,9 @@ class Orphans:
                 # Its person went on meanwhile (the chat's later updates were handled):
                 # played now, an old step would undo theirs (a dialog sent back a step).
                 await self._seen.release(update.update_id)
-                log.warning(
-                    "update %s of a stopped process skipped: its chat went on", update.update_id
-                )
+                kind = update.event_type
+                UPDATES.labels(kind, "outdated").inc()
+                _log_outcome(update, kind, "outdated", None, 0.0)
                 continue
             ADOPTED.inc()
             log.warning("update %s of a stopped process is handled here", update.update_id)
