@@ -335,7 +335,7 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
         dispatcher.journal = seen
     # Updates a killed replica (or this process before a kill -9) had taken but not finished.
     orphans = (
-        BackgroundLoop("orphan-updates", Orphans(seen, dispatcher, bot).adopt, interval=3.0)
+        BackgroundLoop("orphan-updates", Orphans(seen, dispatcher, bot).adopt, interval=2.0)
         if isinstance(seen, RedisSeen)
         else None
     )

@@ -67,7 +67,7 @@ SEEN_FOR_SECONDS = 2 * 24 * 3600  # longer than Telegram keeps an unconfirmed up
 # While an update is being handled its mark lives this long unless its process
 # renews it: a process that died stops renewing, and a redelivery of its update is
 # handled this long after the death at the latest.
-IN_PROGRESS_SECONDS = 8.0
+IN_PROGRESS_SECONDS = 6.0
 DONE = "done"
 MEMORY_SEEN = 200_000
 ATTEMPTS = 3
