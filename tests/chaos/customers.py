@@ -27,6 +27,7 @@ second while the emulator runs in the same process.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 from collections.abc import Callable
@@ -38,6 +39,13 @@ from tests.e2e.conftest import plain
 from tgemulator import CallbackPress, People, StoredMessage, User, World
 
 RU = Texts("ru")
+
+
+def seed() -> int:
+    """The run's seed: CHAOS_SEED replays a run, otherwise a fresh one (printed)."""
+    return int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**6))
+
+
 APOLOGY = plain(RU("errors.generic"))
 RESTARTED = plain(RU("dialogs.restarted"))
 REGISTERED = "зарегистрирована"

@@ -97,40 +97,37 @@ def cards_in_group(world: World, chat_id: int) -> Counter[str]:
     return shown
 
 
-async def tickets_by_customer(database_url: str) -> dict[int, list[str]]:
-    """Telegram user id → the request numbers filed for that customer."""
+async def _rows(database_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """One query on the desk's database, each row as a dict."""
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT c.telegram_user_id, t.number FROM tickets t "
-                    "JOIN customers c ON c.id = t.customer_id ORDER BY t.number"
-                )
-            )
-            found: dict[int, list[str]] = defaultdict(list)
-            for user_id, number in rows:
-                found[int(user_id)].append(f"CTV-{number}")
-            return dict(found)
+            rows = await connection.execute(text(sql), params)
+            return [dict(row._mapping) for row in rows]
     finally:
         await engine.dispose()
+
+
+async def tickets_by_customer(database_url: str) -> dict[int, list[str]]:
+    """Telegram user id → the request numbers filed for that customer."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for row in await _rows(
+        database_url,
+        "SELECT c.telegram_user_id, t.number FROM tickets t "
+        "JOIN customers c ON c.id = t.customer_id ORDER BY t.number",
+    ):
+        found[int(row["telegram_user_id"])].append(f"CTV-{row['number']}")
+    return dict(found)
 
 
 async def outbox_rows(database_url: str) -> list[dict[str, Any]]:
     """Rows not sent yet, with how far in the future they are due (a lease shows here)."""
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT id, kind, status, attempts, "
-                    "EXTRACT(EPOCH FROM next_attempt_at - now()) AS due_in, "
-                    "last_error FROM outbox WHERE status <> 'sent' ORDER BY id"
-                )
-            )
-            return [dict(row._mapping) for row in rows]
-    finally:
-        await engine.dispose()
+    return await _rows(
+        database_url,
+        "SELECT id, kind, status, attempts, "
+        "EXTRACT(EPOCH FROM next_attempt_at - now()) AS due_in, "
+        "last_error FROM outbox WHERE status <> 'sent' ORDER BY id",
+    )
 
 
 async def redis_marks(url: str) -> dict[str, Any]:
@@ -193,20 +190,13 @@ async def outbox_of(database_url: str, numbers: Iterable[str]) -> list[dict[str,
     wanted = [int(n.removeprefix("CTV-")) for n in numbers]
     if not wanted:
         return []
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                text(
-                    "SELECT o.id, t.number, o.kind, o.status, o.attempts, o.sent_message_id, "
-                    "o.last_error FROM outbox o JOIN tickets t ON t.id = o.ticket_id "
-                    "WHERE t.number = ANY(:numbers) ORDER BY o.id"
-                ),
-                {"numbers": wanted},
-            )
-            return [dict(row._mapping) for row in rows]
-    finally:
-        await engine.dispose()
+    return await _rows(
+        database_url,
+        "SELECT o.id, t.number, o.kind, o.status, o.attempts, o.sent_message_id, "
+        "o.last_error FROM outbox o JOIN tickets t ON t.id = o.ticket_id "
+        "WHERE t.number = ANY(:numbers) ORDER BY o.id",
+        numbers=wanted,
+    )
 
 
 class SendTimes:

@@ -37,7 +37,15 @@ from typing import Any
 from tests.e2e.conftest import DeskProcess, start_desk, stop_desk
 from tgemulator import FaultPlan, RunningEmulator
 
-from .customers import APOLOGY, Behaviour, Customer, Intakes, bot_messages_of, numbers_registered
+from .customers import (
+    APOLOGY,
+    Behaviour,
+    Customer,
+    Intakes,
+    bot_messages_of,
+    numbers_registered,
+    seed,
+)
 from .evidence import (
     cards_in_group,
     customer_update_ids,
@@ -128,6 +136,33 @@ def recovery_seconds(probes: list[Probe], back: float) -> float | None:
             assert record.answered is not None
             return record.answered - back
     return None
+
+
+async def check_outage(
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    *,
+    database_url: str,
+    redis_url: str,
+    stop: Callable[[], Awaitable[None]],
+    start: Callable[[], Awaitable[None]],
+) -> None:
+    """A test of its own: the desk in webhook mode (the production setup) through one
+    outage of a server; its seed and figures printed, every problem failing it."""
+    chosen = seed()
+    print(f"\nCHAOS_SEED={chosen}")
+    run = await run_outage(
+        emulator,
+        tmp_path,
+        {"DATABASE_URL": database_url, "REDIS_URL": redis_url},
+        mode="webhook",
+        stop=stop,
+        start=start,
+        database_url=database_url,
+        seed=chosen,
+    )
+    print(f"figures: {run.figures}")
+    assert not run.problems, "\n".join(run.problems)
 
 
 async def run_outage(

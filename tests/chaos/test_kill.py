@@ -17,7 +17,6 @@ customers' pauses; the desk's own timing still varies).
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections import Counter
 from pathlib import Path
@@ -26,7 +25,15 @@ from typing import Any
 from tests.e2e.conftest import DeskProcess, start_desk, stop_desk
 from tgemulator import RunningEmulator
 
-from .customers import REGISTERED, Behaviour, Customer, Intakes, bot_messages_of, numbers_registered
+from .customers import (
+    REGISTERED,
+    Behaviour,
+    Customer,
+    Intakes,
+    bot_messages_of,
+    numbers_registered,
+    seed,
+)
 from .evidence import (
     SendTimes,
     cards_in_group,
@@ -66,10 +73,6 @@ FAST_TELEGRAM = {
     "TELEGRAM_GROUP_PER_MINUTE": "100000",
     "TELEGRAM_MAX_PER_SECOND": "100000",
 }
-
-
-def seed() -> int:
-    return int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**6))
 
 
 def summary_of(customer: Customer) -> str:

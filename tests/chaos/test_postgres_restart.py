@@ -12,9 +12,8 @@ from pathlib import Path
 
 from tgemulator import RunningEmulator
 
-from .outage import run_outage
+from .outage import check_outage
 from .servers import PostgresServer, RedisServer
-from .test_kill import seed
 
 
 async def test_postgres_restart_under_load_loses_and_doubles_nothing(
@@ -24,18 +23,11 @@ async def test_postgres_restart_under_load_loses_and_doubles_nothing(
     own_postgres: str,
     own_redis: RedisServer,
 ) -> None:
-    chosen = seed()
-    print(f"\nCHAOS_SEED={chosen}")
-    run = await run_outage(
+    await check_outage(
         emulator,
         tmp_path,
-        {"DATABASE_URL": own_postgres, "REDIS_URL": own_redis.url()},
-        mode="webhook",
+        database_url=own_postgres,
+        redis_url=own_redis.url(),
         stop=lambda: chaos_postgres.stop("fast"),
         start=chaos_postgres.start,
-        database_url=own_postgres,
-        seed=chosen,
     )
-    print(f"figures: {run.figures}")
-    problems = run.problems
-    assert not problems, "\n".join(problems)

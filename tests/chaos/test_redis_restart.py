@@ -14,27 +14,19 @@ import pytest
 
 from tgemulator import RunningEmulator
 
-from .outage import run_outage
+from .outage import check_outage
 from .servers import RedisServer
-from .test_kill import seed
 
 
 @pytest.mark.parametrize("own_redis", ["appendonly"], indirect=True)
 async def test_redis_restart_under_load_loses_and_doubles_nothing(
     emulator: RunningEmulator, tmp_path: Path, own_postgres: str, own_redis: RedisServer
 ) -> None:
-    chosen = seed()
-    print(f"\nCHAOS_SEED={chosen}")
-    run = await run_outage(
+    await check_outage(
         emulator,
         tmp_path,
-        {"DATABASE_URL": own_postgres, "REDIS_URL": own_redis.url()},
-        mode="webhook",
+        database_url=own_postgres,
+        redis_url=own_redis.url(),
         stop=own_redis.stop,
         start=own_redis.start,
-        database_url=own_postgres,
-        seed=chosen,
     )
-    print(f"figures: {run.figures}")
-    problems = run.problems
-    assert not problems, "\n".join(problems)
