@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
@@ -154,8 +154,12 @@ class RedisSeen:
         self._journal = f"{journals}{self._owner}"
         self._alive = f"{journals}alive:{self._owner}"
         self._adopt = redis.register_script(_ADOPT)
-        self._newest = redis.register_script(_NEWEST)
+        self._keep = redis.register_script(_KEEP)
+        self._done = redis.register_script(_DONE)
         self._held: set[int] = set()
+        # Marks taken on arrival (``keep``) that the guard has not asked about yet.
+        self._sighted: set[int] = set()
+        self._releases = Batches(self._release)
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
         self._journaled: dict[int, int] = {}
@@ -164,6 +168,9 @@ class RedisSeen:
         self._unreachable = False
 
     async def first_sight(self, update_id: int) -> bool:
+        if update_id in self._sighted:
+            self._sighted.discard(update_id)  # its mark was taken as it arrived
+            return True
         key = f"{self._prefix}{update_id}"
         loop = asyncio.get_running_loop()
         # Longer than a dead owner's mark can live; a live owner that takes longer
@@ -198,16 +205,14 @@ class RedisSeen:
 
     async def done(self, update_id: int, chat: int | None = None) -> None:
         self._held.discard(update_id)
+        newest = f"{self._prefix}chat:{chat}" if chat is not None else ""
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
-                if chat is not None:
-                    await self._newest(
-                        keys=[f"{self._prefix}chat:{chat}"],
-                        args=[update_id, SEEN_FOR_SECONDS],
-                        client=pipe,
-                    )
-                await pipe.execute()
+            # One script, not a pipeline: redis-py asks SCRIPT EXISTS before every
+            # pipeline that holds a script, a second round trip per update.
+            await self._done(
+                keys=[f"{self._prefix}{update_id}", newest],
+                args=[update_id, SEEN_FOR_SECONDS, DONE],
+            )
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
 
@@ -232,31 +237,51 @@ class RedisSeen:
 
     async def keep(self, update_id: int, payload: str) -> bool:
         """Put an update just received into this process's journal; False when
-        Redis is away (the update is then handled without that safety net)."""
+        Redis is away (the update is then handled without that safety net).
+
+        The update's mark is taken in the same round trip when it is free, renewed
+        while the update waits for its turn, and :meth:`first_sight` then needs no
+        trip of its own."""
         milliseconds = int(self._in_progress * 1000)
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(self._journal, str(update_id), payload)
-                pipe.set(self._alive, 1, px=milliseconds)
-                await pipe.execute()
+            taken = await self._keep(
+                keys=[self._journal, self._alive, f"{self._prefix}{update_id}"],
+                args=[str(update_id), payload, milliseconds, self._owner],
+            )
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
             return False
+        self._reachable()
         self._journaled[update_id] = self._journaled.get(update_id, 0) + 1
+        if taken == 1:
+            self._sighted.add(update_id)
+            self._held.add(update_id)
         self._renew_soon()
         return True
 
     async def release(self, update_id: int) -> None:
-        """This process is done with the update, whatever came of it."""
+        """This process is done with the update, whatever came of it.
+
+        Releases that come while one is being written go out together in the next
+        (a burst costs a few round trips, not one per update); each caller still
+        returns only once its own is written."""
         feeds = self._journaled.get(update_id, 0) - 1
         if feeds > 0:
             self._journaled[update_id] = feeds
             return
         self._journaled.pop(update_id, None)
+        if update_id in self._sighted:
+            # Taken on arrival but never handled (refused before its turn): let a
+            # redelivery have it.
+            self._sighted.discard(update_id)
+            await self.forget(update_id)
         try:
-            await self._redis.hdel(self._journal, str(update_id))
+            await self._releases.add(str(update_id))
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
+
+    async def _release(self, update_ids: list[str]) -> None:
+        await self._redis.hdel(self._journal, *update_ids)
 
     async def adopt_orphans(self) -> list[str]:
         """Move the journals of processes that stopped renewing into this one's;
@@ -329,14 +354,73 @@ return items
 """
 
 
-# Remembers the newest update id handled in a chat (a redelivery may be older).
-_NEWEST = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+# An update just received: into the journal (KEYS[1]), the process alive (KEYS[2]),
+# and its mark (KEYS[3]) taken for this owner when free. Returns 1 when taken.
+_KEEP = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
+if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[3]) then return 1 end
+return 0
+"""
+
+
+# The update's mark (KEYS[1]) done for ARGV[2] seconds, and the newest update id
+# handled in its chat (KEYS[2], "" for none) remembered: a redelivery may be older.
+_DONE = """
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
+if KEYS[2] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if tonumber(ARGV[1]) > current then
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+  end
 end
 return 0
 """
+
+
+T = TypeVar("T")
+
+
+class Batches(Generic[T]):
+    """Items added while a batch is being written go together into the next one.
+
+    No timer: a lone item is written at once; under load, every item that came
+    during one write shares the next. ``add`` returns when its item is written,
+    and raises what the write raised.
+    """
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: list[T] = []
+        self._next: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, item: T) -> None:
+        self._pending.append(item)
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            # Retrieved here, so a batch whose callers all left raises no warning.
+            self._next.add_done_callback(lambda done: done.cancelled() or done.exception())
+        written = self._next
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="batches")
+        # Shielded: a caller cancelled must not cancel the others' write.
+        await asyncio.shield(written)
+
+    async def _write_all(self) -> None:
+        while self._pending:
+            items, self._pending = self._pending, []
+            written, self._next = self._next, None
+            assert written is not None
+            try:
+                await self._write(items)
+            except asyncio.CancelledError:
+                written.cancel()
+                raise
+            except Exception as error:
+                written.set_exception(error)
+            else:
+                written.set_result(None)
 
 
 @dataclass
