@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Row, and_, delete, func, or_, select, update
+from sqlalchemy import Row, Table, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -215,23 +216,25 @@ async def _insert_customers(session: AsyncSession, sightings: Sequence[Sighting]
     """Telegram user id → new customer id of those inserted; others already had a row."""
     dialect = session.get_bind().dialect.name
     insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, Customer.__table__)
+    # On the table, with the rows as parameters: SQLAlchemy sends them as one
+    # multi-row INSERT ("insertmanyvalues") from a compiled statement it caches;
+    # rows inlined with .values() are compiled anew for every batch.
     statement = (
-        insert_into(Customer)
-        .values(
-            [
-                {
-                    "telegram_user_id": sighting.user_id,
-                    "name": sighting.name,
-                    "username": sighting.username,
-                    "language": sighting.language,
-                }
-                for sighting in sightings
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=[Customer.telegram_user_id])
-        .returning(Customer.telegram_user_id, Customer.id)
+        insert_into(table)
+        .on_conflict_do_nothing(index_elements=[table.c.telegram_user_id])
+        .returning(table.c.telegram_user_id, table.c.id)
     )
-    rows = await session.execute(statement)
+    params = [
+        {
+            "telegram_user_id": sighting.user_id,
+            "name": sighting.name,
+            "username": sighting.username,
+            "language": sighting.language,
+        }
+        for sighting in sightings
+    ]
+    rows = await session.execute(statement, params)
     return {user_id: new_id for user_id, new_id in rows if user_id is not None}
 
 
