@@ -36,10 +36,10 @@ import random
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
@@ -49,6 +49,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from desk.batching import Combiner
 from desk.errors import DeskError
 from desk.events import RequestEvent
 from tgkit.faults import transient
@@ -159,7 +160,7 @@ class RedisSeen:
         self._held: set[int] = set()
         # Marks taken on arrival (``keep``) that the guard has not asked about yet.
         self._sighted: set[int] = set()
-        self._releases = Batches(self._release)
+        self._releases: Combiner[str, None] = Combiner(self._release, limit=1000)
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
         self._journaled: dict[int, int] = {}
@@ -276,12 +277,13 @@ class RedisSeen:
             self._sighted.discard(update_id)
             await self.forget(update_id)
         try:
-            await self._releases.add(str(update_id))
+            await self._releases.submit(str(update_id))
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
 
-    async def _release(self, update_ids: list[str]) -> None:
+    async def _release(self, update_ids: Sequence[str]) -> list[None]:
         await self._redis.hdel(self._journal, *update_ids)
+        return [None] * len(update_ids)
 
     async def adopt_orphans(self) -> list[str]:
         """Move the journals of processes that stopped renewing into this one's;
@@ -376,51 +378,6 @@ if KEYS[2] ~= '' then
 end
 return 0
 """
-
-
-T = TypeVar("T")
-
-
-class Batches(Generic[T]):
-    """Items added while a batch is being written go together into the next one.
-
-    No timer: a lone item is written at once; under load, every item that came
-    during one write shares the next. ``add`` returns when its item is written,
-    and raises what the write raised.
-    """
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]]) -> None:
-        self._write = write
-        self._pending: list[T] = []
-        self._next: asyncio.Future[None] | None = None
-        self._writer: asyncio.Task[None] | None = None
-
-    async def add(self, item: T) -> None:
-        self._pending.append(item)
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            # Retrieved here, so a batch whose callers all left raises no warning.
-            self._next.add_done_callback(lambda done: done.cancelled() or done.exception())
-        written = self._next
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all(), name="batches")
-        # Shielded: a caller cancelled must not cancel the others' write.
-        await asyncio.shield(written)
-
-    async def _write_all(self) -> None:
-        while self._pending:
-            items, self._pending = self._pending, []
-            written, self._next = self._next, None
-            assert written is not None
-            try:
-                await self._write(items)
-            except asyncio.CancelledError:
-                written.cancel()
-                raise
-            except Exception as error:
-                written.set_exception(error)
-            else:
-                written.set_result(None)
 
 
 @dataclass

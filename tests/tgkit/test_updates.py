@@ -22,7 +22,6 @@ from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.updates import (
     IN_PROGRESS_SECONDS,
     SEEN_FOR_SECONDS,
-    Batches,
     MemorySeen,
     Orphans,
     RedisSeen,
@@ -326,48 +325,6 @@ async def test_an_orphan_older_than_what_its_chat_did_since_is_not_played(
     finally:
         await survivor.close()
         await redis.aclose()
-
-
-async def test_items_added_during_a_write_go_together_into_the_next() -> None:
-    writes: list[list[int]] = []
-
-    async def write(items: list[int]) -> None:
-        writes.append(items)
-        await asyncio.sleep(0.05)
-
-    batches = Batches(write)
-    first = asyncio.create_task(batches.add(0))
-    await asyncio.sleep(0.01)  # being written
-    await asyncio.gather(first, *(batches.add(i) for i in range(1, 100)))
-    # The first alone (written at once, no timer), the 99 that came meanwhile together.
-    assert writes == [[0], list(range(1, 100))]
-    await batches.add(100)
-    assert writes[-1] == [100]
-
-
-async def test_a_failed_write_fails_each_of_its_callers_and_one_leaving_stops_nothing() -> None:
-    written: list[int] = []
-
-    async def write(items: list[int]) -> None:
-        await asyncio.sleep(0.05)
-        if 13 in items:
-            raise RedisConnectionError("Connection refused")
-        written.extend(items)
-
-    batches = Batches(write)
-    first = asyncio.create_task(batches.add(1))
-    await asyncio.sleep(0)
-    unlucky = [asyncio.create_task(batches.add(i)) for i in (12, 13)]
-    await first
-    for task in unlucky:
-        with pytest.raises(RedisConnectionError):
-            await task
-    leaving = asyncio.create_task(batches.add(20))
-    staying = asyncio.create_task(batches.add(21))
-    await asyncio.sleep(0.01)
-    leaving.cancel()
-    await staying
-    assert written == [1, 20, 21]
 
 
 async def test_an_update_is_marked_as_it_arrives_and_freed_if_it_never_had_its_turn(
