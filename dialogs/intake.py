@@ -51,8 +51,8 @@ from aiogram.types import (
     User,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
-from aiogram_dialog.api.entities import Context
-from aiogram_dialog.api.internal import CONTEXT_KEY
+from aiogram_dialog.api.entities import Context, Stack
+from aiogram_dialog.api.internal import CONTEXT_KEY, STACK_KEY
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Row
 from aiogram_dialog.widgets.text import Format
@@ -592,6 +592,37 @@ class DraftOwnsMessages(BaseMiddleware):
         return await handler(event, data)
 
 
+class PressElsewhereShowsAnew(BaseMiddleware):
+    """A press on a message other than the dialog's window: the step is sent anew.
+
+    The dialog answers a press by editing the window it last sent. The press may
+    come from another message of the same dialog: one further up the chat, or one
+    newer than the dialog knows of, when the step that sent it could not be saved
+    (Redis went away between the send and the save, the customer sees the next step,
+    the dialog is still on the one before). Edited there, the answer would change a
+    message out of sight, or nothing at all (the same text), and the press would
+    look ignored; sent anew, at the bottom, it shows where the dialog is.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        stack = data.get(STACK_KEY)
+        manager: DialogManager | None = data.get("dialog_manager")
+        if (
+            isinstance(event, CallbackQuery)
+            and isinstance(stack, Stack)
+            and manager is not None
+            and event.message is not None
+            and stack.last_message_id not in (None, event.message.message_id)
+        ):
+            manager.show_mode = ShowMode.SEND
+        return await handler(event, data)
+
+
 class NotDraftAnswer(Filter):
     """For routers of plain handlers: with a draft open, only commands are theirs.
 
@@ -771,6 +802,7 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
     activity = DraftActivityMiddleware(reminder)
     dialog.message.middleware(activity)
     dialog.callback_query.middleware(activity)
+    dialog.callback_query.middleware(PressElsewhereShowsAnew())
     return dialog
 
 

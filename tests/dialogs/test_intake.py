@@ -436,3 +436,4 @@ async def test_button_of_an_older_window_shows_the_current_step(customer: Custom
     assert answer.text == customer.t("dialogs.stale_button")
     assert len(customer.messages.sent_messages) == shown + 1
     assert customer.t("intake.step_description", minimum=10, maximum=4000) in customer.text
+
