@@ -438,7 +438,6 @@ async def test_button_of_an_older_window_shows_the_current_step(customer: Custom
     assert customer.t("intake.step_description", minimum=10, maximum=4000) in customer.text
 
 
-
 async def test_a_second_tap_on_a_window_that_moved_on_does_not_skip_a_step(
     customer: Customer,
 ) -> None:
