@@ -158,8 +158,6 @@ class RedisSeen:
         self._keep = redis.register_script(_KEEP)
         self._done = redis.register_script(_DONE)
         self._held: set[int] = set()
-        # Marks taken on arrival (``keep``) that the guard has not asked about yet.
-        self._sighted: set[int] = set()
         self._releases: Combiner[str, None] = Combiner(self._release, limit=1000)
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
@@ -169,9 +167,6 @@ class RedisSeen:
         self._unreachable = False
 
     async def first_sight(self, update_id: int) -> bool:
-        if update_id in self._sighted:
-            self._sighted.discard(update_id)  # its mark was taken as it arrived
-            return True
         key = f"{self._prefix}{update_id}"
         loop = asyncio.get_running_loop()
         # Longer than a dead owner's mark can live; a live owner that takes longer
@@ -240,23 +235,20 @@ class RedisSeen:
         """Put an update just received into this process's journal; False when
         Redis is away (the update is then handled without that safety net).
 
-        The update's mark is taken in the same round trip when it is free, renewed
-        while the update waits for its turn, and :meth:`first_sight` then needs no
-        trip of its own."""
+        Its mark is not taken here: an update journaled by a poll may never get its
+        turn in this process (a stop), and Telegram then sends it again to the next
+        one, which must find no mark of this process on it (seen: the restarted
+        process dropped such redeliveries as duplicates)."""
         milliseconds = int(self._in_progress * 1000)
         try:
-            taken = await self._keep(
-                keys=[self._journal, self._alive, f"{self._prefix}{update_id}"],
-                args=[str(update_id), payload, milliseconds, self._owner],
+            await self._keep(
+                keys=[self._journal, self._alive],
+                args=[str(update_id), payload, milliseconds],
             )
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
             return False
-        self._reachable()
         self._journaled[update_id] = self._journaled.get(update_id, 0) + 1
-        if taken == 1:
-            self._sighted.add(update_id)
-            self._held.add(update_id)
         self._renew_soon()
         return True
 
@@ -271,11 +263,6 @@ class RedisSeen:
             self._journaled[update_id] = feeds
             return
         self._journaled.pop(update_id, None)
-        if update_id in self._sighted:
-            # Taken on arrival but never handled (refused before its turn): let a
-            # redelivery have it.
-            self._sighted.discard(update_id)
-            await self.forget(update_id)
         try:
             await self._releases.submit(str(update_id))
         except (RedisConnectionError, RedisTimeoutError) as error:
@@ -356,12 +343,10 @@ return items
 """
 
 
-# An update just received: into the journal (KEYS[1]), the process alive (KEYS[2]),
-# and its mark (KEYS[3]) taken for this owner when free. Returns 1 when taken.
+# An update just received: into the journal (KEYS[1]), the process alive (KEYS[2]).
 _KEEP = """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
-if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[3]) then return 1 end
 return 0
 """
 

@@ -325,24 +325,3 @@ async def test_an_orphan_older_than_what_its_chat_did_since_is_not_played(
     finally:
         await survivor.close()
         await redis.aclose()
-
-
-async def test_an_update_is_marked_as_it_arrives_and_freed_if_it_never_had_its_turn(
-    redis_url: str,
-) -> None:
-    redis = Redis.from_url(redis_url)
-    prefix = f"test:{uuid.uuid4().hex}:"
-    here = RedisSeen(redis, prefix=prefix, journals=f"{prefix}journal:")
-    other = RedisSeen(redis, prefix=prefix, journals=f"{prefix}journal:", in_progress=0.3)
-    try:
-        assert await here.keep(9501, "{}")
-        assert await redis.get(f"{prefix}9501") is not None  # taken with the journal entry
-        assert await here.first_sight(9501)
-        # Queued here, refused before its turn (a stop): a redelivery may have it.
-        assert await here.keep(9502, "{}")
-        await here.release(9502)
-        assert await other.first_sight(9502)
-    finally:
-        await here.close()
-        await other.close()
-        await redis.aclose()
