@@ -65,6 +65,10 @@ STALL_LIMIT = 35.0
 # again: the process died between Telegram's answer and writing "sent" (Telegram has
 # no idempotent send). Reported, not counted as a fault.
 SEND_TO_KILL = 1.0
+# A request the dead process wrote just before the kill may reach the emulator's handler
+# a moment after the test saw the process gone; the restart takes seconds, so nothing
+# else arrives this soon after a kill.
+SEEN_AFTER_KILL = 0.5
 
 FAST_TELEGRAM = {
     # Telegram's pace (1 a second per chat, 20 a minute per group) would make 300
@@ -99,6 +103,10 @@ async def test_kill_9_during_300_intakes_files_each_request_once(
         await asyncio.sleep(max(0.0, at - intakes.now()))
         await intakes.run(customer, deadline)
 
+    # When each kill happened, unrounded: a copy sent a few milliseconds before a kill
+    # must still count as sent before it (the figures' "at_s" is rounded to 0.1 s).
+    killed_at: list[float] = []
+
     async def chaos() -> None:
         moments = sorted(rng.uniform(FIRST_KILL, LAST_KILL) for _ in range(KILLS))
         for number, moment in enumerate(moments, start=1):
@@ -107,6 +115,7 @@ async def test_kill_9_during_300_intakes_files_each_request_once(
             desk.process.kill()
             await desk.process.wait()
             killed = loop.time()
+            killed_at.append(killed)
             left_behind = await redis_marks(own_redis.url())
             # Rows the dead process held (or backed off): due again only later.
             leased = [r for r in await outbox_rows(own_postgres) if r["due_in"] > 5]
@@ -152,7 +161,7 @@ async def test_kill_9_during_300_intakes_files_each_request_once(
     seen = outcomes(logs)
     lost = unfinished(customer_update_ids(world, user_ids), seen)
     left = await outbox_rows(own_postgres)
-    kill_times = [k["at_s"] + intakes.zero for k in kills]
+    kill_times = killed_at
 
     def just_before_a_kill(chat_id: int, number: str, card: bool) -> bool:
         """The first copy of a repeated message reached Telegram just before a kill."""
@@ -163,7 +172,9 @@ async def test_kill_9_during_300_intakes_files_each_request_once(
             and (bool(m.buttons) if card else REGISTERED in shown)
         ]
         first = sends.of(copies[0]) if copies else None
-        return first is not None and any(0 <= k - first <= SEND_TO_KILL for k in kill_times)
+        return first is not None and any(
+            -SEEN_AFTER_KILL <= k - first <= SEND_TO_KILL for k in kill_times
+        )
 
     stuck = [c for c in customers if c.finished is None]
     doubled_requests = {uid: numbers for uid, numbers in filed.items() if len(numbers) > 1}
