@@ -55,7 +55,9 @@ async def test_a_burst_to_a_private_chat_and_a_group_meets_no_429(
     world.clock.speed = SPEED
     [chat] = await started_users(emulator, 1)
     group = emulator.people.group("Backoffice").id
-    limiter = Limiter(redis, Limits(margin=0.04).faster(SPEED))
+    # The margin (real seconds) absorbs the time between the limiter's grant and the
+    # emulator's count of the call: at 0.04 s a loaded two-core machine met a 429 (CI).
+    limiter = Limiter(redis, Limits(margin=0.1).faster(SPEED))
     bot = make_bot(LimiterMiddleware(limiter))
 
     async def burst(chat_id: int, count: int) -> None:
