@@ -60,6 +60,9 @@ CHAT_LEASE_SECONDS = 6.0
 # Longer than any update holds a chat (the Bot API retries give up after ~30 s).
 CHAT_WAIT_SECONDS = 60.0
 
+# How often a stop sends the polling's cancellation again (see stop_polling).
+STOP_RECANCEL_SECONDS = 0.2
+
 WAITING = Gauge("ctv_updates_waiting", "Updates queued behind the limit or their chat")
 
 
@@ -219,6 +222,12 @@ class LeasedIsolation(RedisEventIsolation):
                 log.warning("could not renew the chat's turn: %s", error)
 
 
+def _cancel_was_swallowed() -> bool:
+    """This task was asked to stop, yet runs on: a library ate the cancellation."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Journal(Protocol):
     async def keep(self, update_id: int, payload: str) -> bool: ...
 
@@ -253,6 +262,7 @@ class FlowDispatcher(Dispatcher):
         # Where updates wait until this process is done with them (tgkit.updates).
         self.journal: Journal | None = None
         self._kept: set[int] = set()  # journaled by the polling, fed soon
+        self._pollers: set[asyncio.Task[Any]] = set()
 
     async def emit_shutdown(self, *args: Any, **kwargs: Any) -> None:
         """Drain before the shutdown handlers run.
@@ -279,6 +289,33 @@ class FlowDispatcher(Dispatcher):
         kwargs.setdefault("tasks_concurrency_limit", self.flow.limit)
         await super().start_polling(*bots, **kwargs)
 
+    async def stop_polling(self) -> None:
+        """aiogram's stop, with the polling's cancellation sent again until it ends.
+
+        aiogram cancels its polling task once and waits for it. On Python 3.11 a
+        cancellation that arrives as an ``asyncio.wait_for`` inside a library ends
+        is swallowed (redis-py wraps each command's write in one), and the polling
+        then went on: it waited for a free slot, took the next update, and the stop
+        waited for the whole burst (seen as a SIGTERM taking over 10 s,
+        tests/e2e/test_restart.py).
+        """
+        stopping = asyncio.create_task(super().stop_polling(), name="stop-polling")
+        while not stopping.done():
+            await asyncio.wait({stopping}, timeout=STOP_RECANCEL_SECONDS)
+            for poller in self._pollers:
+                if poller.cancelling() and not poller.done():
+                    poller.cancel()
+        await stopping
+
+    async def _polling(self, *args: Any, **kwargs: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._pollers.add(task)
+        try:
+            await super()._polling(*args, **kwargs)
+        finally:
+            self._pollers.discard(task)
+
     async def _listen_updates(  # type: ignore[override]
         self, bot: Bot, *args: Any, **kwargs: Any
     ) -> AsyncIterator[Update]:
@@ -291,6 +328,10 @@ class FlowDispatcher(Dispatcher):
         async for update in super()._listen_updates(bot, *args, **kwargs):
             if await self._keep(update):
                 self._kept.add(update.update_id)
+            if _cancel_was_swallowed():
+                # Stopped while the journal was written: the update stays there
+                # for the next start, as any other one fetched but not handed on.
+                raise asyncio.CancelledError
             yield update
 
     async def _keep(self, update: Update) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,10 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, Message, Update, User
 from redis.asyncio import Redis
 
+from tgemulator import RunningEmulator
 from tgkit.flow import FlowDispatcher, LeasedIsolation, UpdateFlow
+
+from .conftest import BotFactory
 
 
 def update(update_id: int, chat_id: int, text: str = "hi") -> Update:
@@ -147,3 +151,70 @@ async def test_the_same_update_may_take_its_chats_turn_twice(redis: Redis) -> No
         # Released in Redis afterwards: taking it again does not wait for a lease to lapse.
         async with isolation.lock(CHAT):
             pass
+
+
+class SwallowingJournal:
+    """A journal whose write eats a cancellation, as a library's ``asyncio.wait_for``
+    does on Python 3.11 when the cancellation meets the end of what it waited for."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.second_write = asyncio.Event()
+        self.swallowed = 0
+
+    async def keep(self, update_id: int, payload: str) -> bool:
+        self.writes += 1
+        if self.writes == 2:
+            self.second_write.set()
+        try:
+            await asyncio.sleep(0.5)
+        except asyncio.CancelledError:
+            self.swallowed += 1
+        return True
+
+    async def release(self, update_id: int) -> None:
+        return None
+
+
+async def test_a_stop_ends_the_polling_even_when_a_library_swallows_its_cancellation(
+    emulator: RunningEmulator, make_bot: BotFactory
+) -> None:
+    """The stop's cancellation lands in the journal's write and is eaten: the polling
+    must stop anyway, not wait for a free slot and carry on with the next updates."""
+    bot = make_bot()
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(message: Message) -> None:
+        handled.append(message.message_id)
+        await release.wait()
+
+    dp = FlowDispatcher(flow=UpdateFlow(1))  # one at a time: the second waits for a slot
+    dp.message.register(handle)
+    journal = SwallowingJournal()
+    dp.journal = journal
+    for i in range(3):
+        await emulator.people.send(emulator.people.user(f"P{i}"), "hi")
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+    )
+    try:
+        async with asyncio.timeout(10):
+            # The first update is being handled, the second one's write is under way.
+            await journal.second_write.wait()
+        # The stop drains the update being handled, so it is let go once the
+        # polling had time to stop (or, eating the cancellation, to take the next one).
+        stopping = asyncio.create_task(dp.stop_polling())
+        await asyncio.sleep(1.0)
+        release.set()
+        async with asyncio.timeout(5):
+            await stopping
+        assert journal.swallowed == 1
+        assert len(handled) == 1  # no update was taken after the stop
+    finally:
+        release.set()
+        await dp.flow.close(within=5)
+        if not polling.done():
+            polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
