@@ -63,7 +63,11 @@ MAX_ATTEMPTS = 8
 # middleware retries for up to 30 s and a group may wait most of a minute for its
 # budget), so a sender that died (kill -9) leaves its rows to the others, or to
 # itself restarted, this long after its death: at least once, DESIGN principle 3.
-LEASE = timedelta(seconds=20)
+# Short, because a chat's rows go in order: the agents' group's every card waits
+# behind the one a dead sender held (20 s held up the cards of a whole burst after a
+# kill -9, tests/chaos/test_kill.py). Renewed every 2.5 s, it lapses under a live
+# sender only when its database stays away longer than that lease.
+LEASE = timedelta(seconds=10)
 CONCURRENCY = 16  # chats served at once; the limiter, not this, sets the pace
 STOP_GRACE_SECONDS = 2.0
 BACKOFFICE_RETRY = timedelta(seconds=30)
