@@ -47,6 +47,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from tgkit.keyed import KeyedLocks
+from tgkit.loop import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -204,9 +205,7 @@ class LeasedIsolation(RedisEventIsolation):
         try:
             yield
         finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            await cancel_and_wait(renewing)
             try:
                 await held.release()
             except (LockError, RedisError) as error:

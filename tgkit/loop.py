@@ -18,12 +18,35 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from tgkit.faults import describe, transient
 
 log = logging.getLogger(__name__)
 
 Step = Callable[[], Awaitable[float | None]]
+
+# How soon a cancellation is sent again to a task that ran on after the last one.
+RECANCEL_SECONDS = 0.1
+
+
+async def cancel_and_wait(
+    task: asyncio.Task[Any], *, again_after: float = RECANCEL_SECONDS
+) -> None:
+    """Cancel ``task`` and wait for its end, sending the cancellation again while it runs on.
+
+    On Python 3.11 ``asyncio.wait_for`` swallows a cancellation that arrives as what it
+    waits for ends, and redis-py wraps every command's write in one: a task cancelled
+    once in a Redis call may carry on, and ``task.cancel(); await task`` then waits for
+    it forever (an update whose chat lease's renewal ran on held its chat until the
+    process stopped). An exception the task ended with, other than the cancellation,
+    is raised here.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=again_after)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class BackgroundLoop:
@@ -50,12 +73,7 @@ class BackgroundLoop:
         if task is None:
             return
         self._stopping = True
-        while not task.done():
-            task.cancel()
-            # Bounded: a cancellation swallowed by a library is sent again.
-            await asyncio.wait({task}, timeout=1.0)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
     def wake(self) -> None:
         """Run the next step now instead of at the end of the wait."""

@@ -26,7 +26,6 @@ Failures:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ from storage.db import SessionFactory
 from storage.models import Outbox, Ticket
 from tgkit.faults import until_written
 from tgkit.limiter import Priority, priority
-from tgkit.loop import BackgroundLoop
+from tgkit.loop import BackgroundLoop, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +170,11 @@ class OutboxSender:
         await self._loop.stop()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in list(self._tasks):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Each sent again its cancellation until it ends (see cancel_and_wait); an
+        # error of a delivery cut short is of no interest any more.
+        await asyncio.gather(
+            *(cancel_and_wait(task) for task in list(self._tasks)), return_exceptions=True
+        )
         await self._leases.stop()
         if self._claimed:
             # Without this a replica would wait out the lease before sending them.

@@ -30,7 +30,6 @@ see :class:`Orphans`); ``ctv_updates_total`` counts the same by type and outcome
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -53,6 +52,7 @@ from desk.errors import DeskError
 from desk.events import RequestEvent
 from tgkit.faults import transient
 from tgkit.flow import chat_key
+from tgkit.loop import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -280,9 +280,7 @@ class RedisSeen:
 
     async def close(self) -> None:
         if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
+            await cancel_and_wait(self._renewer)
 
     def _hold(self, update_id: int) -> None:
         self._held.add(update_id)

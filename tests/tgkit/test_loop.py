@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tgkit.loop import BackgroundLoop
+from tgkit.loop import BackgroundLoop, cancel_and_wait
 
 
 async def test_runs_every_interval_and_survives_a_failed_round(
@@ -107,3 +107,39 @@ async def test_an_outage_is_one_warning_line_per_round(caplog: pytest.LogCapture
     failed = [r for r in caplog.records if "round failed" in r.getMessage()]
     assert [r.levelno for r in failed] == [logging.WARNING, logging.WARNING]
     assert all(r.exc_info is None and "OperationalError" in r.getMessage() for r in failed)
+
+
+async def test_cancel_and_wait_ends_a_task_that_swallowed_the_first_cancellation() -> None:
+    """As Python 3.11's ``asyncio.wait_for`` inside redis-py may: the task runs on."""
+    swallowed = asyncio.Event()
+    ended = asyncio.Event()
+
+    async def renewer() -> None:
+        try:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                swallowed.set()  # eaten: the loop goes on as if nothing happened
+            await asyncio.sleep(3600)
+        finally:
+            ended.set()
+
+    task = asyncio.create_task(renewer())
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await cancel_and_wait(task, again_after=0.05)
+    assert swallowed.is_set() and ended.is_set()
+    assert task.cancelled()
+
+
+async def test_cancel_and_wait_raises_what_the_task_failed_with() -> None:
+    async def failing() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("broke while stopping") from None
+
+    task = asyncio.create_task(failing())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="broke while stopping"):
+        await cancel_and_wait(task)
