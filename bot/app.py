@@ -53,6 +53,7 @@ from locales import LOCALES, Texts
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from tgkit import errors
+from tgkit.autopipe import AutoPipelineRedis
 from tgkit.calls import CallMetrics
 from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
@@ -118,7 +119,7 @@ def redis_client(settings: Settings) -> Redis:
         socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
         socket_timeout=REDIS_SOCKET_TIMEOUT,
     )
-    return Redis(connection_pool=pool, retry=retry)
+    return AutoPipelineRedis(connection_pool=pool, retry=retry)
 
 
 def fsm_storage(settings: Settings, redis: Redis | None) -> BaseStorage:

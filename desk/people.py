@@ -6,10 +6,13 @@ organisation only by a signed link from the cabinet, verified here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy.exc import IntegrityError
 
+from desk.batching import Combiner
 from desk.change import DeskBase
 from desk.errors import NotFound, PermissionDenied
 from desk.links import verify_organisation_link
@@ -17,6 +20,10 @@ from desk.model import Action, Role
 from desk.values import Actor
 from storage import repository as repo
 from storage.models import Agent, Customer, Organisation
+
+# A bound on one transaction's statements (the insert's parameters, the IN list):
+# a burst larger than this is written in several turns.
+SIGHTINGS_PER_TRANSACTION = 200
 
 
 class People(DeskBase):
@@ -31,16 +38,35 @@ class People(DeskBase):
     ) -> Actor:
         """The actor behind a Telegram user; staff roles come from ``desk.roles.roles_of``.
 
-        Two first updates of a new person may race (a message and a button, or two
-        replicas): the loser's insert hits the unique key, and its second try finds
-        the row the winner wrote.
-        """
-        try:
-            return await self._register(user_id, name, username, language, staff_roles)
-        except IntegrityError:
-            return await self._register(user_id, name, username, language, staff_roles)
+        Customers are written together (``desk.batching``): in a burst of new
+        people every first update registers someone, and one transaction for
+        each was a third of the bot's time. Concurrent registrations share one
+        transaction (``storage.repository.seen_customers``); a lone one is
+        written at once. A failure of that transaction is the failure of each
+        registration in it.
 
-    async def _register(
+        Staff are few and come one at a time: theirs is a transaction each. Two
+        first updates of a new agent may race (a message and a button, or two
+        replicas): the loser's insert hits the unique key, and its second try
+        finds the row the winner wrote.
+        """
+        if not staff_roles:
+            seen = await self._sightings.submit(repo.Sighting(user_id, name, username, language))
+            return Actor.customer(seen.id, name, seen.language)
+        try:
+            return await self._register_agent(user_id, name, username, language, staff_roles)
+        except IntegrityError:
+            return await self._register_agent(user_id, name, username, language, staff_roles)
+
+    @cached_property
+    def _sightings(self) -> Combiner[repo.Sighting, repo.CustomerSeen]:
+        return Combiner(self._write_sightings, limit=SIGHTINGS_PER_TRANSACTION)
+
+    async def _write_sightings(self, sightings: Sequence[repo.Sighting]) -> list[repo.CustomerSeen]:
+        async with self._sessions() as session, session.begin():
+            return await repo.seen_customers(session, sightings)
+
+    async def _register_agent(
         self,
         user_id: int,
         name: str,
@@ -49,21 +75,18 @@ class People(DeskBase):
         staff_roles: frozenset[Role],
     ) -> Actor:
         async with self._sessions() as session, session.begin():
-            if staff_roles:
-                agent = await repo.agent_by_telegram_id(session, user_id)
-                if agent is None:
-                    agent = Agent(
-                        telegram_user_id=user_id, name=name, username=username, language=language
-                    )
-                    session.add(agent)
-                else:
-                    agent.name, agent.username = name, username
-                    # Group messages do not say the language; keep what a private one said.
-                    agent.language = language or agent.language
-                await session.flush()
-                return Actor.staff(agent.id, name, staff_roles)
-            customer = await repo.seen_customer(session, user_id, name, username, language)
-            return Actor.customer(customer.id, name, customer.language)
+            agent = await repo.agent_by_telegram_id(session, user_id)
+            if agent is None:
+                agent = Agent(
+                    telegram_user_id=user_id, name=name, username=username, language=language
+                )
+                session.add(agent)
+            else:
+                agent.name, agent.username = name, username
+                # Group messages do not say the language; keep what a private one said.
+                agent.language = language or agent.language
+            await session.flush()
+            return Actor.staff(agent.id, name, staff_roles)
 
     async def set_language(self, actor: Actor, language: str) -> None:
         if actor.customer_id is None:

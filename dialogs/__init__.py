@@ -19,7 +19,7 @@ from dialogs.common import on_stale_button
 from dialogs.drafts import IdleReminder, MemoryDraftActivity, RedisDraftActivity
 from dialogs.intake import DraftOwnsMessages, intake_dialog
 from dialogs.manager import DeskManagerFactory
-from tgkit.flow import LeasedIsolation
+from tgkit.flow import DialogOnChatIsolation, LeasedIsolation
 
 REMINDER_KEY = "intake_reminder"
 
@@ -48,10 +48,12 @@ def setup(
     dispatcher.include_router(intake_dialog(reminder))
 
     isolation: BaseEventIsolation | None = None
-    if isinstance(dispatcher.storage, RedisStorage):
+    chat_turns = dispatcher.fsm.events_isolation
+    if isinstance(chat_turns, LeasedIsolation):
         # Album items may reach different replicas: the dialog's lock must be shared,
         # and a lease, so a replica killed while holding it frees the chat in seconds.
-        isolation = LeasedIsolation(dispatcher.storage.redis, dispatcher.storage.key_builder)
+        # It is the chat's own turn, which the dispatcher holds already (tgkit.flow).
+        isolation = DialogOnChatIsolation(chat_turns)
     # aiogram-dialog's own media cache, as setup_dialogs would make it (its __init__ is untyped).
     media = MediaIdStorage()  # type: ignore[no-untyped-call]
     factory = DeskManagerFactory(message_manager or MessageManager(), media)

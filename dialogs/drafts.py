@@ -173,11 +173,34 @@ class IdleReminder:
         self.every = every
         self.clock = clock
         self._loop: BackgroundLoop | None = None
+        # What this process last wrote per draft: (when, locale, topic).
+        self._written: dict[tuple[int, int], tuple[float, str, str]] = {}
+
+    @property
+    def resolution(self) -> float:
+        """How stale the stored activity may be: a step within this long of the last
+        one written, with the same locale and topic, is not written again (each step
+        of an intake would otherwise cost a write, with Redis a round trip). The
+        reminder may thus come this much early after a 30-minute silence."""
+        return self.idle / 60
 
     async def touch(self, chat_id: int, user_id: int, *, locale: str, topic: str = "") -> None:
-        await self.activity.touch(chat_id, user_id, at=self.clock(), locale=locale, topic=topic)
+        now = self.clock()
+        key = (chat_id, user_id)
+        written = self._written.get(key)
+        if (
+            written is not None
+            and written[1:] == (locale, topic)
+            and now - written[0] < self.resolution
+        ):
+            return
+        await self.activity.touch(chat_id, user_id, at=now, locale=locale, topic=topic)
+        if len(self._written) > 10_000:
+            self._written = {k: v for k, v in self._written.items() if now - v[0] < self.resolution}
+        self._written[key] = (now, locale, topic)
 
     async def forget(self, chat_id: int, user_id: int) -> None:
+        self._written.pop((chat_id, user_id), None)
         await self.activity.forget(chat_id, user_id)
 
     async def remind_idle(self, bot: Bot) -> int:

@@ -51,8 +51,8 @@ from aiogram.types import (
     User,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
-from aiogram_dialog.api.entities import Context
-from aiogram_dialog.api.internal import CONTEXT_KEY
+from aiogram_dialog.api.entities import Context, Stack
+from aiogram_dialog.api.internal import CONTEXT_KEY, STACK_KEY
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Row
 from aiogram_dialog.widgets.text import Format
@@ -592,6 +592,37 @@ class DraftOwnsMessages(BaseMiddleware):
         return await handler(event, data)
 
 
+class PressElsewhereShowsAnew(BaseMiddleware):
+    """A press on a message other than the dialog's window: the step is sent anew.
+
+    The dialog answers a press by editing the window it last sent. The press may
+    come from another message of the same dialog: one further up the chat, or one
+    newer than the dialog knows of, when the step that sent it could not be saved
+    (Redis went away between the send and the save, the customer sees the next step,
+    the dialog is still on the one before). Edited there, the answer would change a
+    message out of sight, or nothing at all (the same text), and the press would
+    look ignored; sent anew, at the bottom, it shows where the dialog is.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        stack = data.get(STACK_KEY)
+        manager: DialogManager | None = data.get("dialog_manager")
+        if (
+            isinstance(event, CallbackQuery)
+            and isinstance(stack, Stack)
+            and manager is not None
+            and event.message is not None
+            and stack.last_message_id not in (None, event.message.message_id)
+        ):
+            manager.show_mode = ShowMode.SEND
+        return await handler(event, data)
+
+
 class NotDraftAnswer(Filter):
     """For routers of plain handlers: with a draft open, only commands are theirs.
 
@@ -661,9 +692,20 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
             await reminder.forget(keys[0].id, keys[1].id)
 
     text = Format("{text}")
-    back = Button(Format("{b_back}"), id="back", on_click=on_back)
-    back_when_editing = Button(Format("{b_back}"), id="back", on_click=on_back, when="editing")
-    cancel = Button(Format("{b_cancel}"), id="cancel", on_click=on_cancel)
+
+    # Every step's buttons have ids of their own ("next_topic", not "next"): a press
+    # acts only on the step that drew it. A second tap on a window already moved on,
+    # or a window ahead of a dialog whose save Redis lost, is then a button the
+    # current step lacks, and the step is shown again, where the same id would have
+    # acted on a step the customer does not see.
+    def back(step: str, when: str | None = None) -> Button:
+        return Button(Format("{b_back}"), id=f"back_{step}", on_click=on_back, when=when)
+
+    def cancel(step: str) -> Button:
+        return Button(Format("{b_cancel}"), id=f"cancel_{step}", on_click=on_cancel)
+
+    def next_(step: str, when: str) -> Button:
+        return Button(Format("{b_next}"), id=f"next_{step}", on_click=on_next, when=when)
 
     def window(state: State, *widgets: Any) -> Window:
         return Window(text, *widgets, state=state, parse_mode=ParseMode.HTML)
@@ -679,23 +721,20 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
                 Button(Format("{b_service}"), id=Kind.SERVICE.value, on_click=on_kind),
                 Button(Format("{b_development}"), id=Kind.DEVELOPMENT.value, on_click=on_kind),
             ),
-            back_when_editing,
-            cancel,
+            back("kind", when="editing"),
+            cancel("kind"),
             MessageInput(on_text_at_kind),
         ),
         window(
             IntakeSG.topic,
-            Row(back, Button(Format("{b_next}"), id="next", on_click=on_next, when="has_topic")),
-            cancel,
+            Row(back("topic"), next_("topic", "has_topic")),
+            cancel("topic"),
             MessageInput(_text_step("topic", minimum=1, maximum=TOPIC_MAX)),
         ),
         window(
             IntakeSG.description,
-            Row(
-                back,
-                Button(Format("{b_next}"), id="next", on_click=on_next, when="has_description"),
-            ),
-            cancel,
+            Row(back("description"), next_("description", "has_description")),
+            cancel("description"),
             MessageInput(
                 _text_step("description", minimum=DESCRIPTION_MIN, maximum=DESCRIPTION_MAX)
             ),
@@ -703,8 +742,8 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
         window(
             IntakeSG.screenshots,
             Row(
-                back,
-                Button(Format("{b_skip}"), id="skip", on_click=on_next, when="no_shots"),
+                back("screenshots"),
+                Button(Format("{b_skip}"), id="skip_shots", on_click=on_next, when="no_shots"),
                 Button(Format("{b_done}"), id="done", on_click=on_next, when="has_shots"),
             ),
             Button(
@@ -713,15 +752,20 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
                 on_click=on_remove_screenshots,
                 when="has_shots",
             ),
-            cancel,
+            cancel("screenshots"),
             MessageInput(on_screenshot),
         ),
         window(
             IntakeSG.details,
             Row(
-                back,
-                Button(Format("{b_skip}"), id="skip", on_click=on_skip_details, when="no_details"),
-                Button(Format("{b_next}"), id="next", on_click=on_next, when="has_details"),
+                back("details"),
+                Button(
+                    Format("{b_skip}"),
+                    id="skip_details",
+                    on_click=on_skip_details,
+                    when="no_details",
+                ),
+                next_("details", "has_details"),
             ),
             Button(
                 Format("{b_remove_details}"),
@@ -729,7 +773,7 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
                 on_click=on_remove_details,
                 when="has_details",
             ),
-            cancel,
+            cancel("details"),
             MessageInput(_text_step("details", minimum=1, maximum=DETAILS_MAX)),
         ),
         window(
@@ -752,7 +796,7 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
                 ),
             ),
             Button(Format("{b_edit_details}"), id="edit_details", on_click=_edit(IntakeSG.details)),
-            Row(back, cancel),
+            Row(back("summary"), cancel("summary")),
             MessageInput(on_text_at_summary),
         ),
         window(
@@ -771,6 +815,7 @@ def intake_dialog(reminder: IdleReminder) -> Dialog:
     activity = DraftActivityMiddleware(reminder)
     dialog.message.middleware(activity)
     dialog.callback_query.middleware(activity)
+    dialog.callback_query.middleware(PressElsewhereShowsAnew())
     return dialog
 
 

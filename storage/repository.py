@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -107,47 +110,132 @@ async def customer_by_telegram_id(session: AsyncSession, user_id: int) -> Custom
 
 
 @dataclass(frozen=True)
+class Sighting:
+    """A person's update as it names them: who they say they are now."""
+
+    user_id: int
+    name: str
+    username: str | None
+    language: str | None
+
+
+@dataclass(frozen=True)
 class CustomerSeen:
-    """What a person's update may change of their customer row (see ``seen_customer``)."""
+    """What a person's update may change of their customer row (see ``seen_customers``)."""
 
     id: int
     language: str | None
 
 
-async def seen_customer(
-    session: AsyncSession, user_id: int, name: str, username: str | None, language: str | None
-) -> CustomerSeen:
-    """The customer behind a Telegram user, created on first sight, kept up to date.
+async def seen_customers(
+    session: AsyncSession, sightings: Sequence[Sighting]
+) -> list[CustomerSeen]:
+    """The customers behind Telegram users, created on first sight, kept up to date.
 
-    Core statements on columns, not the ORM: this runs on the first update of
-    every person (and again when the desk's cache of them expires), so it is one
-    read, and a write only when something changed. A language chosen with
-    /lang outlives the Telegram client's; a message from someone who had
-    blocked the bot means they are reachable again.
+    One result per sighting, in their order. This runs on the first update of
+    every person (and again when the desk's cache of them expires), for many
+    people at once in a burst (``desk.people``), so it is a few statements
+    whatever their number: one read of them all; one multi-row insert of those
+    not found; one update of those whose row changed. Core statements on
+    columns, not the ORM objects.
+
+    The read comes before the insert, not an insert that skips conflicts:
+    people seen again are the usual case, and an insert, even one that adds
+    nothing, takes SQLite's write lock (and burns PostgreSQL sequence values).
+    Nothing is written when nothing changed. Someone inserted meanwhile by
+    another transaction (two replicas, two processes) is skipped by the
+    insert's ``ON CONFLICT DO NOTHING`` and read again: one row, one id.
+
+    A language chosen with /lang outlives the Telegram client's; a message from
+    someone who had blocked the bot means they are reachable again. When one
+    person is sighted more than once, the last sighting is what is written.
     """
+    latest = {sighting.user_id: sighting for sighting in sightings}
+    if not latest:
+        return []
+    stored = await _customers_seen_before(session, list(latest))
+    missing = [sighting for user_id, sighting in latest.items() if user_id not in stored]
+    new_ids: dict[int, int] = {}
+    if missing:
+        new_ids = await _insert_customers(session, missing)
+        lost = [sighting.user_id for sighting in missing if sighting.user_id not in new_ids]
+        if lost:
+            stored.update(await _customers_seen_before(session, lost))
+    changes: list[dict[str, object]] = []
+    for user_id, row in stored.items():
+        sighting = latest[user_id]
+        kept = row.language or sighting.language
+        now = (sighting.name, sighting.username, kept, None)
+        if (row.name, row.username, row.language, row.blocked_bot_at) != now:
+            changes.append(
+                {
+                    "id": row.id,
+                    "name": sighting.name,
+                    "username": sighting.username,
+                    "language": kept,
+                    "blocked_bot_at": None,
+                }
+            )
+    if changes:
+        # Bulk UPDATE by primary key: one statement, executed for every row.
+        await session.execute(update(Customer), changes)
+    results: list[CustomerSeen] = []
+    for sighting in sightings:
+        if sighting.user_id in new_ids:
+            # Inserted with the last sighting's language, which another sighting
+            # of the same person in this batch keeps (as a stored one is kept).
+            inserted = latest[sighting.user_id].language
+            language = inserted or sighting.language
+            results.append(CustomerSeen(new_ids[sighting.user_id], language))
+        else:
+            row = stored[sighting.user_id]
+            results.append(CustomerSeen(row.id, row.language or sighting.language))
+    return results
+
+
+# A customer row as ``seen_customers`` compares it with a sighting.
+_SeenRow = Row[int | None, int, str, str | None, str | None, datetime | None]
+
+
+async def _customers_seen_before(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, _SeenRow]:
     query = select(
-        Customer.id, Customer.name, Customer.username, Customer.language, Customer.blocked_bot_at
-    ).where(Customer.telegram_user_id == user_id)
-    row = (await session.execute(query)).one_or_none()
-    if row is None:
-        inserted = insert(Customer).values(
-            telegram_user_id=user_id, name=name, username=username, language=language
-        )
-        new_id = (await session.execute(inserted.returning(Customer.id))).scalar_one()
-        return CustomerSeen(new_id, language)
-    kept = row.language or language
-    if (row.name, row.username, row.language, row.blocked_bot_at) != (
-        name,
-        username,
-        kept,
-        None,
-    ):
-        await session.execute(
-            update(Customer)
-            .where(Customer.id == row.id)
-            .values(name=name, username=username, language=kept, blocked_bot_at=None)
-        )
-    return CustomerSeen(row.id, kept)
+        Customer.telegram_user_id,
+        Customer.id,
+        Customer.name,
+        Customer.username,
+        Customer.language,
+        Customer.blocked_bot_at,
+    ).where(Customer.telegram_user_id.in_(user_ids))
+    rows = await session.execute(query)
+    return {user_id: row for row in rows if (user_id := row.telegram_user_id) is not None}
+
+
+async def _insert_customers(session: AsyncSession, sightings: Sequence[Sighting]) -> dict[int, int]:
+    """Telegram user id → new customer id of those inserted; others already had a row."""
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, Customer.__table__)
+    # On the table, with the rows as parameters: SQLAlchemy sends them as one
+    # multi-row INSERT ("insertmanyvalues") from a compiled statement it caches;
+    # rows inlined with .values() are compiled anew for every batch.
+    statement = (
+        insert_into(table)
+        .on_conflict_do_nothing(index_elements=[table.c.telegram_user_id])
+        .returning(table.c.telegram_user_id, table.c.id)
+    )
+    params = [
+        {
+            "telegram_user_id": sighting.user_id,
+            "name": sighting.name,
+            "username": sighting.username,
+            "language": sighting.language,
+        }
+        for sighting in sightings
+    ]
+    rows = await session.execute(statement, params)
+    return {user_id: new_id for user_id, new_id in rows if user_id is not None}
 
 
 async def agent_by_telegram_id(session: AsyncSession, user_id: int) -> Agent | None:

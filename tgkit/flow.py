@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.fsm.storage.base import KeyBuilder, StorageKey
+from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseEventIsolation, KeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.types import Update
 from prometheus_client import Gauge
@@ -225,6 +225,56 @@ def _cancel_was_swallowed() -> bool:
     """This task was asked to stop, yet runs on: a library ate the cancellation."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+DIALOG_STACK = "aiogd:stack:"
+
+
+class DialogOnChatIsolation(BaseEventIsolation):
+    """aiogram-dialog's lock on a person's dialog stack, taken as that person's turn
+    in the chat (the dispatcher's :class:`LeasedIsolation`, the same instance).
+
+    The dispatcher already holds the chat's turn while it handles the person's update,
+    and aiogram-dialog locks the stack inside that update: as its own lock that cost
+    a second lease per update (two Redis round trips and a renewal task) guarding
+    nothing more. Mapped onto the chat's turn it is re-entered for free, and a
+    background update of the dialog (a reminder, an agent's action reaching the
+    customer's window) waits for the person's own update to end, and they for it.
+    Stacks other than a person's default one keep a lock of their own.
+    """
+
+    def __init__(self, chat: LeasedIsolation) -> None:
+        self.chat = chat
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        async with self.chat.lock(turn_of(key)):
+            yield
+
+    async def close(self) -> None:
+        return None  # the dispatcher closes the chat's isolation
+
+
+def turn_of(key: StorageKey) -> StorageKey:
+    """The dispatcher's key for the person whose default dialog stack ``key`` names;
+    ``key`` itself for any other stack."""
+    stack = key.destiny.removeprefix(DIALOG_STACK)
+    if stack == key.destiny:
+        return key
+    if stack == "":
+        user_id = key.chat_id  # a private chat: its one person's stack
+    elif stack.startswith("<") and stack.endswith(">") and stack[1:-1].lstrip("-").isdigit():
+        user_id = int(stack[1:-1])  # a person's stack in a group
+    else:
+        return key
+    return StorageKey(
+        bot_id=key.bot_id,
+        chat_id=key.chat_id,
+        user_id=user_id,
+        thread_id=key.thread_id,
+        business_connection_id=key.business_connection_id,
+        destiny=DEFAULT_DESTINY,
+    )
 
 
 class Journal(Protocol):

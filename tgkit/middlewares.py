@@ -66,25 +66,71 @@ class MemoryBlocked:
 
 class RedisBlocked:
     """Seen by every replica: the sender that got the 403 may not be the one the person
-    writes to next."""
+    writes to next.
 
-    KEY = "ctv:blocked"
+    Asked on every update of a remembered person, so not asked of Redis each time:
+    the marks are a sorted set by the time they were made, and each process reads
+    the ones made since its last look at most every ``refresh`` seconds (one round
+    trip a second, not one per update). A mark reaches the other replicas that much
+    later; a person who blocked the bot and writes again within that second is
+    sent to the database when their cached entry ends. Marks older than ``keep_for``
+    are dropped: a cached entry made before the mark lives no longer than that.
+    """
 
-    def __init__(self, redis: Redis) -> None:
+    KEY = "ctv:blocked:at"
+    # Clocks of replicas may differ a little: each look goes back this far.
+    OVERLAP = 5.0
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        refresh: float = 1.0,
+        keep_for: float = 2 * ACTOR_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._redis = redis
+        self._refresh = refresh
+        self._keep_for = keep_for
+        self._clock = clock
+        self._marked: dict[int, float] = {}  # person → when marked (wall clock)
+        self._looked_at: float | None = None  # monotonic time of the last look
+        self._since = 0.0  # marks made after this (wall clock) were read
 
     async def add(self, user_id: int) -> None:
+        at = self._clock()
+        self._marked[user_id] = at
         try:
-            await self._redis.sadd(self.KEY, user_id)
+            await self._redis.zadd(self.KEY, {str(user_id): at})
         except (RedisConnectionError, RedisTimeoutError) as error:
             # The database has the mark; replicas see it when their cache entry ends.
             log.warning("Redis unreachable (%s); the blocked mark stays local", error)
 
     async def take(self, user_id: int) -> bool:
         try:
-            return bool(await self._redis.srem(self.KEY, user_id))
+            await self._look()
+            if user_id not in self._marked:
+                return False
+            del self._marked[user_id]
+            await self._redis.zrem(self.KEY, str(user_id))
+            return True
         except (RedisConnectionError, RedisTimeoutError):
             return True  # unknown: ask the database, which knows for sure
+
+    async def _look(self) -> None:
+        now = time.monotonic()
+        if self._looked_at is not None and now - self._looked_at < self._refresh:
+            return
+        wall = self._clock()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(self.KEY, "-inf", wall - self._keep_for)
+            pipe.zrangebyscore(self.KEY, self._since - self.OVERLAP, "+inf", withscores=True)
+            _, marks = await pipe.execute()
+        old = wall - self._keep_for
+        self._marked = {person: at for person, at in self._marked.items() if at > old}
+        self._marked.update((int(member), float(at)) for member, at in marks)
+        self._since = wall
+        self._looked_at = now
 
 
 class ActorCache:

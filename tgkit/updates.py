@@ -35,7 +35,7 @@ import random
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -48,6 +48,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from desk.batching import Combiner
 from desk.errors import DeskError
 from desk.events import RequestEvent
 from tgkit.faults import transient
@@ -154,8 +155,10 @@ class RedisSeen:
         self._journal = f"{journals}{self._owner}"
         self._alive = f"{journals}alive:{self._owner}"
         self._adopt = redis.register_script(_ADOPT)
-        self._newest = redis.register_script(_NEWEST)
+        self._keep = redis.register_script(_KEEP)
+        self._done = redis.register_script(_DONE)
         self._held: set[int] = set()
+        self._releases: Combiner[str, None] = Combiner(self._release, limit=1000)
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
         self._journaled: dict[int, int] = {}
@@ -198,16 +201,14 @@ class RedisSeen:
 
     async def done(self, update_id: int, chat: int | None = None) -> None:
         self._held.discard(update_id)
+        newest = f"{self._prefix}chat:{chat}" if chat is not None else ""
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(f"{self._prefix}{update_id}", DONE, ex=SEEN_FOR_SECONDS)
-                if chat is not None:
-                    await self._newest(
-                        keys=[f"{self._prefix}chat:{chat}"],
-                        args=[update_id, SEEN_FOR_SECONDS],
-                        client=pipe,
-                    )
-                await pipe.execute()
+            # One script, not a pipeline: redis-py asks SCRIPT EXISTS before every
+            # pipeline that holds a script, a second round trip per update.
+            await self._done(
+                keys=[f"{self._prefix}{update_id}", newest],
+                args=[update_id, SEEN_FOR_SECONDS, DONE],
+            )
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
 
@@ -232,13 +233,18 @@ class RedisSeen:
 
     async def keep(self, update_id: int, payload: str) -> bool:
         """Put an update just received into this process's journal; False when
-        Redis is away (the update is then handled without that safety net)."""
+        Redis is away (the update is then handled without that safety net).
+
+        Its mark is not taken here: an update journaled by a poll may never get its
+        turn in this process (a stop), and Telegram then sends it again to the next
+        one, which must find no mark of this process on it (seen: the restarted
+        process dropped such redeliveries as duplicates)."""
         milliseconds = int(self._in_progress * 1000)
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(self._journal, str(update_id), payload)
-                pipe.set(self._alive, 1, px=milliseconds)
-                await pipe.execute()
+            await self._keep(
+                keys=[self._journal, self._alive],
+                args=[str(update_id), payload, milliseconds],
+            )
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
             return False
@@ -247,16 +253,24 @@ class RedisSeen:
         return True
 
     async def release(self, update_id: int) -> None:
-        """This process is done with the update, whatever came of it."""
+        """This process is done with the update, whatever came of it.
+
+        Releases that come while one is being written go out together in the next
+        (a burst costs a few round trips, not one per update); each caller still
+        returns only once its own is written."""
         feeds = self._journaled.get(update_id, 0) - 1
         if feeds > 0:
             self._journaled[update_id] = feeds
             return
         self._journaled.pop(update_id, None)
         try:
-            await self._redis.hdel(self._journal, str(update_id))
+            await self._releases.submit(str(update_id))
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
+
+    async def _release(self, update_ids: Sequence[str]) -> list[None]:
+        await self._redis.hdel(self._journal, *update_ids)
+        return [None] * len(update_ids)
 
     async def adopt_orphans(self) -> list[str]:
         """Move the journals of processes that stopped renewing into this one's;
@@ -327,11 +341,23 @@ return items
 """
 
 
-# Remembers the newest update id handled in a chat (a redelivery may be older).
-_NEWEST = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+# An update just received: into the journal (KEYS[1]), the process alive (KEYS[2]).
+_KEEP = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
+return 0
+"""
+
+
+# The update's mark (KEYS[1]) done for ARGV[2] seconds, and the newest update id
+# handled in its chat (KEYS[2], "" for none) remembered: a redelivery may be older.
+_DONE = """
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
+if KEYS[2] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if tonumber(ARGV[1]) > current then
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+  end
 end
 return 0
 """

@@ -196,3 +196,31 @@ async def test_each_idle_draft_is_claimed_by_one_replica_only(redis_url: str) ->
     finally:
         await one.close()
         await two.close()
+
+
+async def test_steps_close_together_write_the_activity_once() -> None:
+    """Each step of an intake would otherwise cost a write (with Redis a round trip)."""
+    now = [1000.0]
+    activity = MemoryDraftActivity()
+    writes: list[float] = []
+    real_touch = activity.touch
+
+    async def counted(
+        chat_id: int, user_id: int, *, at: float, locale: str, topic: str = ""
+    ) -> None:
+        writes.append(at)
+        await real_touch(chat_id, user_id, at=at, locale=locale, topic=topic)
+
+    activity.touch = counted  # type: ignore[method-assign]
+    reminder = IdleReminder(activity, clock=lambda: now[0])
+    await reminder.touch(1, 1, locale="ru")
+    now[0] += 10
+    await reminder.touch(1, 1, locale="ru")  # within the resolution: not written
+    await reminder.touch(1, 1, locale="ru", topic="Не входит")  # the topic changed
+    now[0] += reminder.resolution
+    await reminder.touch(1, 1, locale="ru", topic="Не входит")  # stale by then
+    await reminder.forget(1, 1)
+    await reminder.touch(1, 1, locale="ru", topic="Не входит")  # a new draft
+    assert writes == [1000.0, 1010.0, 1040.0, 1040.0]
+    # Reminded no earlier than the resolution before 30 minutes of real silence.
+    assert reminder.resolution <= 30

@@ -436,3 +436,17 @@ async def test_button_of_an_older_window_shows_the_current_step(customer: Custom
     assert answer.text == customer.t("dialogs.stale_button")
     assert len(customer.messages.sent_messages) == shown + 1
     assert customer.t("intake.step_description", minimum=10, maximum=4000) in customer.text
+
+
+async def test_a_second_tap_on_a_window_that_moved_on_does_not_skip_a_step(
+    customer: Customer,
+) -> None:
+    """The same "Next" id on two steps would let a double tap (or a window ahead of a
+    dialog whose save was lost) act on the step the customer does not see."""
+    await to_step(customer, "screenshots")
+    await customer.press("back")  # the description step, filled: it has Next
+    await customer.press("back")  # the topic step
+    topic_window = customer.window
+    await customer.press("next")  # on to the description step
+    await customer.press("next", message=topic_window)  # the same tap again
+    assert customer.t("intake.step_description", minimum=10, maximum=4000) in customer.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -46,3 +47,35 @@ async def test_remembered_for_a_while_only(blocked: BlockedMarks) -> None:
     cache = ActorCache(blocked, ttl=0.0)
     cache.put(700, SEEN, ANNA)
     assert await cache.get(700, SEEN) is None
+
+
+async def test_a_mark_made_by_another_replica_is_seen_after_its_next_look(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    await redis.delete(RedisBlocked.KEY)
+    sender, other = RedisBlocked(redis), RedisBlocked(redis, refresh=0.2)
+    try:
+        assert not await other.take(700)  # looked: nothing marked
+        await sender.add(700)  # the outbox sender got 403 from her
+        # Between looks the other replica asks Redis nothing (one trip a second, not
+        # one per update) and so does not know yet.
+        assert not await other.take(700)
+        await asyncio.sleep(0.25)
+        assert await other.take(700)
+        assert not await other.take(700)  # taken once, everywhere
+        assert await redis.zcard(RedisBlocked.KEY) == 0
+    finally:
+        await redis.aclose()
+
+
+async def test_old_marks_are_dropped(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    await redis.delete(RedisBlocked.KEY)
+    now = [1_000_000.0]
+    marks = RedisBlocked(redis, refresh=0, keep_for=120, clock=lambda: now[0])
+    try:
+        await marks.add(700)
+        now[0] += 121  # no cached entry made before the mark lives this long
+        assert not await marks.take(700)
+        assert await redis.zcard(RedisBlocked.KEY) == 0
+    finally:
+        await redis.aclose()

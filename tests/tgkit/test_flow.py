@@ -14,7 +14,7 @@ from aiogram.types import Chat, Message, Update, User
 from redis.asyncio import Redis
 
 from tgemulator import RunningEmulator
-from tgkit.flow import FlowDispatcher, LeasedIsolation, UpdateFlow
+from tgkit.flow import DialogOnChatIsolation, FlowDispatcher, LeasedIsolation, UpdateFlow, turn_of
 
 from .conftest import BotFactory
 
@@ -218,3 +218,40 @@ async def test_a_stop_ends_the_polling_even_when_a_library_swallows_its_cancella
             polling.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await polling
+
+
+def stack(chat_id: int, stack_id: str) -> StorageKey:
+    """aiogram-dialog's key of a dialog stack (its StorageProxy._stack_key)."""
+    return StorageKey(bot_id=1, chat_id=chat_id, user_id=chat_id, destiny=f"aiogd:stack:{stack_id}")
+
+
+def test_a_persons_dialog_stack_is_locked_as_their_turn_in_the_chat() -> None:
+    assert turn_of(stack(5, "")) == CHAT
+    in_group = turn_of(stack(-100, "<5>"))
+    assert (in_group.chat_id, in_group.user_id, in_group.destiny) == (-100, 5, "default")
+    # Stacks of their own (not a person's default one) keep their own lock.
+    assert turn_of(stack(5, "wizard")) == stack(5, "wizard")
+    assert turn_of(CHAT) == CHAT
+
+
+async def test_the_dialogs_lock_inside_an_update_takes_no_second_lease(redis: Redis) -> None:
+    chat = LeasedIsolation(redis, lease=0.6, wait=2)
+    dialog = DialogOnChatIsolation(chat)
+    order: list[str] = []
+
+    async def update_of_the_person() -> None:
+        async with chat.lock(CHAT):
+            async with asyncio.timeout(0.5), dialog.lock(stack(5, "")):
+                order.append("update")
+                # One lease in Redis: the chat's; the stack has none of its own.
+                assert await redis.keys("*aiogd*") == []
+                await asyncio.sleep(0.3)
+            order.append("update done")
+
+    async def background_update_of_their_dialog() -> None:
+        await asyncio.sleep(0.1)
+        async with dialog.lock(stack(5, "")):
+            order.append("background")
+
+    await asyncio.gather(update_of_the_person(), background_update_of_their_dialog())
+    assert order == ["update", "update done", "background"]
