@@ -15,6 +15,7 @@ from aiogram_dialog.api.protocols import MessageManagerProtocol
 from aiogram_dialog.context.media_storage import MediaIdStorage
 from aiogram_dialog.manager.message_manager import MessageManager
 
+from dialogs import ids
 from dialogs.common import on_stale_button
 from dialogs.drafts import IdleReminder, MemoryDraftActivity, RedisDraftActivity
 from dialogs.intake import DraftOwnsMessages, intake_dialog
@@ -43,6 +44,7 @@ def setup(
     ``message_manager`` and ``reminder`` are for tests (aiogram-dialog's
     MockMessageManager, a reminder with a clock the test moves).
     """
+    ids.install()
     reminder = reminder or _reminder_for(dispatcher)
     dispatcher.workflow_data[REMINDER_KEY] = reminder
     dispatcher.include_router(intake_dialog(reminder))
