@@ -274,6 +274,22 @@ def webhook_env(mode: str, http_port: int) -> dict[str, str]:
     return {"WEBHOOK_URL": "", "WEBHOOK_SECRET": ""}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time the process (all its threads) has used, from /proc.
+
+    Unlike answers per second, it barely moves with what else the shared machine
+    runs: the figure to compare two versions of the desk by.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # Fields after the command name, which sits in parentheses and may hold spaces.
+    fields = stat.rsplit(")", 1)[1].split()
+    user, system = int(fields[11]), int(fields[12])
+    return (user + system) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The process's peak resident set (VmHWM) in MiB; None where /proc has no answer.
 

@@ -38,6 +38,7 @@ from bench.common import (
     User,
     assert_no_pytest,
     count_error_lines,
+    cpu_seconds,
     free_port,
     load_line,
     peak_rss_mb,
@@ -80,6 +81,7 @@ class Phase:
     first_send: float | None = None
     last_answer: float | None = None
     calls: int = 0  # Bot API calls the bot made during the burst
+    cpu: float | None = None  # CPU seconds the bot's process used during the burst
 
     @property
     def answers(self) -> int:
@@ -94,6 +96,9 @@ class Phase:
     @property
     def per_second(self) -> float:
         return self.answers / self.seconds if self.answers else 0.0
+
+    def cpu_ms_per_answer(self) -> float | None:
+        return round(self.cpu * 1000 / self.answers, 2) if self.cpu and self.answers else None
 
     def calls_per_answer(self) -> float | None:
         return round(self.calls / self.answers, 2) if self.answers else None
@@ -189,6 +194,10 @@ async def load(
     return phase
 
 
+def cpu_used(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
 def sum_calls(emulator: RunningEmulator) -> int:
     """Bot API calls so far, long polls aside: the work Telegram does for the bot."""
     calls = emulator.observer.calls
@@ -234,9 +243,10 @@ async def run_desk(
             health_path="/health",
         )
         progress(f"desk ready; {args.customers} customers start")
-        before = sum_calls(emulator)
+        before, cpu_before = sum_calls(emulator), cpu_seconds(child.pid)
         phase = await load(emulator, args.customers, desk_steps, args.timeout)
         phase.calls = sum_calls(emulator) - before
+        phase.cpu = cpu_used(cpu_before, cpu_seconds(child.pid))
         rss = peak_rss_mb(child.pid)
         await child.stop()
         errors = count_error_lines(child.stderr_path)
@@ -274,9 +284,10 @@ async def run_echo(args: argparse.Namespace, workdir: Path) -> Phase:
             health_path=None,
         )
         progress(f"echo bot ready; {args.customers} customers start")
-        before = sum_calls(emulator)
+        before, cpu_before = sum_calls(emulator), cpu_seconds(child.pid)
         phase = await load(emulator, args.customers, echo_steps, args.timeout)
         phase.calls = sum_calls(emulator) - before
+        phase.cpu = cpu_used(cpu_before, cpu_seconds(child.pid))
         return phase
     finally:
         if child is not None:
@@ -311,6 +322,8 @@ async def run(args: argparse.Namespace) -> None:
         "p99_ms": desk.ms(0.99),
         "echo_p50_ms": echo.ms(0.50),
         "echo_p99_ms": echo.ms(0.99),
+        "cpu_ms_per_answer": desk.cpu_ms_per_answer(),
+        "echo_cpu_ms_per_answer": echo.cpu_ms_per_answer(),
         "calls_per_answer": desk.calls_per_answer(),
         "echo_calls_per_answer": echo.calls_per_answer(),
         "peak_rss_mb": None if rss is None else round(rss, 1),
@@ -332,6 +345,10 @@ async def run(args: argparse.Namespace) -> None:
         (
             "Bot API calls per answer (desk / echo)",
             f"{result['calls_per_answer']} / {result['echo_calls_per_answer']}",
+        ),
+        (
+            "CPU ms per answer (desk / echo)",
+            f"{result['cpu_ms_per_answer']} / {result['echo_cpu_ms_per_answer']}",
         ),
         ("desk peak RSS MiB", result["peak_rss_mb"]),
         ("answered customers", desk.answered),

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot, Router
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
@@ -68,6 +67,7 @@ from tgkit.middlewares import (
 from tgkit.outbox import Delivery, OutboxSender
 from tgkit.responses import keep_response_types
 from tgkit.retry import RetryMiddleware
+from tgkit.session import JsonSession
 from tgkit.updates import (
     MemorySeen,
     Orphans,
@@ -183,7 +183,7 @@ def build_dispatcher(
 def build_bot(settings: Settings, redis: Redis | None = None, *, guarded: bool = True) -> Bot:
     """``guarded``: retry and pace every call (off only for tests of the bare calls)."""
     keep_response_types()
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     if guarded:
         # Retry outermost, so every attempt is paced; with Redis replicas share the limits.
         session.middleware(RetryMiddleware())

@@ -6,13 +6,28 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import logs
 from bot.settings import Settings, SettingsError, StorageSettings, load
 from bot.version import __version__
 
 EXIT_SETTINGS = 2
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (Linux, macOS), else asyncio's own.
+
+    The desk spends about half its time in Bot API calls and their answers; uvloop's
+    sockets and scheduling take about a tenth off the desk's CPU per answer in a
+    burst (bench/intake, CPU ms per answer). Nothing in the desk depends on which
+    loop runs it.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.startup import StartupError
 
     try:
-        return asyncio.run(serve(settings, redactor))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(serve(settings, redactor))
     except StartupError as error:
         print(f"ctv-desk: cannot start: {error}", file=sys.stderr)
         return error.exit_code
