@@ -104,3 +104,16 @@ def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "ctv-desk: cannot start: WEBHOOK_SECRET is required with WEBHOOK_URL"
     ]
+
+
+def test_the_desk_runs_on_uvloop_where_it_is_installed() -> None:
+    uvloop = pytest.importorskip("uvloop")
+    from bot.cli import event_loop_factory
+
+    factory = event_loop_factory()
+    assert factory is uvloop.new_event_loop
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
