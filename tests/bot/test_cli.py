@@ -107,7 +107,8 @@ def test_webhook_mode_needs_its_secret(tmp_path: Path) -> None:
 
 
 def test_the_desk_runs_on_uvloop_where_it_is_installed() -> None:
-    uvloop = pytest.importorskip("uvloop")
+    import uvloop  # a dependency of the desk on Linux, where it runs
+
     from bot.cli import event_loop_factory
 
     factory = event_loop_factory()
