@@ -66,7 +66,9 @@ class JsonSession(AiohttpSession):
         """The call's fields as JSON text, or None when it carries a file."""
         files: dict[str, InputFile] = {}
         fields: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
+        # None fields (most of a method's, and of each button's) are left out as the form
+        # leaves them, before prepare_value walks what is left.
+        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             # As the form does: no value or an empty text is left out.
             if prepared is None or prepared == "":
