@@ -61,6 +61,7 @@ from tgkit.middlewares import (
     ActorCache,
     ActorMiddleware,
     BlockedMarks,
+    ErrorLanguage,
     MemoryBlocked,
     RedisBlocked,
 )
@@ -166,6 +167,8 @@ def build_dispatcher(
     dispatcher.message.outer_middleware(actor)
     dispatcher.callback_query.outer_middleware(actor)
     dispatcher.edited_message.outer_middleware(actor)
+    # Inside LastResort, so that its apology too is in the person's language.
+    dispatcher.errors.outer_middleware(ErrorLanguage(actor))
     if modules is not None:
         dispatcher.include_router(modules)
     # The backoffice first: its error handler answers the desk's refusals in the

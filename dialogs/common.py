@@ -65,6 +65,7 @@ async def on_stale_button(
     dialog_manager: DialogManager,
     event_from_user: User | None = None,
     settings: ChatSettings | None = None,
+    texts: Texts | None = None,
     **_: Any,
 ) -> None:
     """A button of a dialog that is no longer current (UnknownIntent/OutdatedIntent).
@@ -74,7 +75,8 @@ async def on_stale_button(
     the current dialog step, or the main menu when no dialog is open.
     """
     log.info("stale dialog button: %s", event.exception)
-    texts = texts_from_user(event_from_user, settings)
+    # The language chosen with /lang (tgkit.middlewares.ErrorLanguage), else Telegram's.
+    texts = texts or texts_from_user(event_from_user, settings)
     if await _already_filed(event, dialog_manager, texts):
         return
     has_dialog = dialog_manager.has_context()

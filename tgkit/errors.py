@@ -83,7 +83,8 @@ class LastResort(BaseMiddleware):
                 event.update.update_id,
                 describe(failure),
             )
-            await unexpected(event)
+            texts = data.get("texts")
+            await unexpected(event, texts if isinstance(texts, Texts) else None)
             return None
 
 

@@ -157,6 +157,11 @@ class ActorCache:
     def forget(self, user_id: int) -> None:
         self._entries.pop(user_id, None)
 
+    def peek(self, user_id: int) -> Actor | None:
+        """The person as last found, however old: memory only, it cannot fail."""
+        entry = self._entries.get(user_id)
+        return entry[1] if entry is not None else None
+
 
 class ActorMiddleware(BaseMiddleware):
     """Who is acting in a private chat (a customer or staff, R11), and in which language.
@@ -194,6 +199,38 @@ class ActorMiddleware(BaseMiddleware):
             )
             self.cache.put(user.id, fingerprint, actor)
         data["actor"] = actor
-        language = actor.language or user.language_code
-        data["texts"] = Texts(pick_locale(language, self._settings.default_locale))
+        data["texts"] = self._texts(actor, user)
+        return await handler(event, data)
+
+    def _texts(self, actor: Actor | None, user: User) -> Texts:
+        language = (actor.language if actor is not None else None) or user.language_code
+        return Texts(pick_locale(language, self._settings.default_locale))
+
+    def texts_at_hand(self, user: User | None, chat: Chat | None) -> Texts | None:
+        """A private chat's language as this process last knew the person, without
+        asking the desk (for error events: the failure may be the database's)."""
+        if user is None or user.is_bot or (chat is not None and chat.type != "private"):
+            return None
+        return self._texts(self.cache.peek(user.id), user)
+
+
+class ErrorLanguage(BaseMiddleware):
+    """On the error event: the failed update's person in the language they chose.
+
+    aiogram hands error handlers the update's data, not the message's or the
+    button's, so the language :class:`ActorMiddleware` worked out for the update
+    is not among it, and refusals and apologies came in the Telegram client's
+    language, not the one chosen with /lang. This puts it back from the actors'
+    cache in memory: an error is often an outage of the database or Redis, and the
+    answer to it must not depend on them.
+    """
+
+    def __init__(self, actors: ActorMiddleware) -> None:
+        self._actors = actors
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if "texts" not in data:
+            texts = self._actors.texts_at_hand(data.get("event_from_user"), data.get("event_chat"))
+            if texts is not None:
+                data["texts"] = texts
         return await handler(event, data)

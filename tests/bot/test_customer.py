@@ -553,3 +553,20 @@ async def test_a_failed_update_is_answered_politely_and_the_draft_is_kept(
     # The draft is where it was: the next message is the description (step 3).
     await harness.people.send(person, "Звонки с сайта не доходят до менеджеров.")
     await harness.people.wait_for_message(person, contains("Шаг 4 из 5"), after=sorry)
+
+
+async def test_refusals_speak_the_language_chosen_with_lang(harness: Harness) -> None:
+    """Telegram says Russian, the customer chose English with /lang: a refusal raised
+    while handling the update (answered by the error handlers) is in English too."""
+    person, actor = await start(harness)
+    await harness.people.command(person, "lang")
+    choose = await harness.people.wait_for_message(person, contains("Choose your language"))
+    await (await harness.people.press(person, choose, text="English")).answer()
+    number = await file_request(harness, actor)
+    kate = await agent(harness)
+    await harness.desk.resolve(kate, number, "Fixed the PBX settings.")
+    resolved = await harness.people.wait_for_message(person, contains("Fixed the PBX"))
+    await harness.desk.withdraw(actor, number)
+    label = next(b["text"] for b in resolved.buttons if b["text"].startswith("✅"))
+    answer = await (await harness.people.press(person, resolved, text=label)).answer()
+    assert answer["show_alert"] and answer["text"] == "This request is already closed."
