@@ -21,7 +21,7 @@ from aiogram.types import (
     MediaUnion,
 )
 
-from desk.model import CloseReason, format_number
+from desk.model import CloseReason, Status, format_number
 from desk.resolution import may_be_rated
 from handlers import keyboards
 from locales import Texts, pick_locale
@@ -108,7 +108,7 @@ async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int 
     texts = Texts(pick_locale(ticket.customer.language, context.default_locale))
     bot = context.bot
     if row.kind == "customer.reply_edited":
-        return await _edit_copy(row, texts, context)
+        return await _edit_copy(row, texts, context, ticket)
     text, markup = render(row, texts, context, ticket)
     files: list[dict[str, str]] = list(row.payload.get("files") or [])
     sent_id: int | None = None
@@ -193,28 +193,49 @@ async def _album(chat_id: int, media: list[MediaUnion], context: Delivery) -> No
     await context.bot.send_media_group(chat_id, media)
 
 
-async def _edit_copy(row: Outbox, texts: Texts, context: Delivery) -> int | None:
-    """The customer's copy of an edited reply: its text, or its caption when it went with a file.
+def _edited_copy(
+    row: Outbox, texts: Texts, context: Delivery, ticket: Ticket
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The copy's new text under the header it was first shown with.
+
+    A question keeps "more information is needed", a resolution's answer keeps
+    "resolved", its auto-close time and, while the request still waits for the
+    customer's confirmation, its buttons: an edit without them would take them away.
+    Rows written before ``shown_as`` was in the payload were replies.
+    """
+    p: dict[str, Any] = row.payload
+    number = format_number(p["number"])
+    shown_as = p.get("shown_as", "reply")
+    if shown_as == "info_requested":
+        return texts("notify.info_requested", number=number, question=p["text"]), None
+    if shown_as == "resolved":
+        auto_close = local_time(p.get("auto_close_at"), context)
+        text = texts("notify.resolved", number=number, answer=p["text"], auto_close=auto_close)
+        waiting = ticket.status == Status.RESOLVED.value
+        return text, keyboards.resolution(texts, p["number"]) if waiting else None
+    return texts("notify.reply", number=number, text=p["text"]), None
+
+
+async def _edit_copy(row: Outbox, texts: Texts, context: Delivery, ticket: Ticket) -> int | None:
+    """The customer's copy of an edited message: its text, or its caption when it went with a file.
 
     An edit cannot add messages: a text grown too long is cut with "…" (history keeps it whole).
     """
     message = await context.desk.message(int(row.payload["message_id"]))
     if message is None or message.copy_message_id is None or message.copy_chat_id is None:
         return None
-    text = texts(
-        "notify.reply", number=format_number(row.payload["number"]), text=row.payload["text"]
-    )
+    text, markup = _edited_copy(row, texts, context, ticket)
     files = await context.desk.attachments(message.ticket_id, message_id=message.id)
     chat_id, copy_id = message.copy_chat_id, message.copy_message_id
     caption = len(files) == 1
     try:
         try:
-            await _edit(context, chat_id, copy_id, text, caption=caption)
+            await _edit(context, chat_id, copy_id, text, markup, caption=caption)
         except TelegramBadRequest as error:
             # A copy sent before one file always carried its text as a caption.
             if "there is no caption" not in error.message:
                 raise
-            await _edit(context, chat_id, copy_id, text, caption=False)
+            await _edit(context, chat_id, copy_id, text, markup, caption=False)
     except TelegramBadRequest as error:
         if "not modified" in error.message:
             return copy_id
@@ -225,13 +246,22 @@ async def _edit_copy(row: Outbox, texts: Texts, context: Delivery) -> int | None
 
 
 async def _edit(
-    context: Delivery, chat_id: int, message_id: int, text: str, *, caption: bool
+    context: Delivery,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    caption: bool,
 ) -> None:
     if caption:
         await context.bot.edit_message_caption(
-            chat_id=chat_id, message_id=message_id, caption=cut_html(text, MAX_CAPTION)
+            chat_id=chat_id,
+            message_id=message_id,
+            caption=cut_html(text, MAX_CAPTION),
+            reply_markup=markup,
         )
     else:
         await context.bot.edit_message_text(
-            text=cut_html(text), chat_id=chat_id, message_id=message_id
+            text=cut_html(text), chat_id=chat_id, message_id=message_id, reply_markup=markup
         )

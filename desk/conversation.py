@@ -12,6 +12,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from desk import lifecycle
 from desk.change import DeskBase, snapshot
 from desk.errors import PermissionDenied, ValidationFailed
@@ -238,13 +240,30 @@ class Conversation(DeskBase):
                 extra={"message_id": message.id, "old_text": old},
             )
             if not message.internal:
-                payload = {"message_id": message.id, "text": body}
+                payload: dict[str, object] = {"message_id": message.id, "text": body}
                 if outbound:
                     audience, kind = Audience.CUSTOMER, "customer.reply_edited"
+                    payload.update(await _shown_as(change.session, message))
                 else:
                     audience, kind = Audience.BACKOFFICE, "backoffice.customer_message_edited"
                 change.outbox(ticket, event, audience, kind, payload, method="edit")
         return message
+
+
+# The customer's copy of a question or of a resolution's answer has its own header
+# (and the resolution its buttons): an edit keeps them (delivery/customer.py).
+_SHOWN_AS = {Action.ASK_CUSTOMER.value: "info_requested", Action.RESOLVE.value: "resolved"}
+
+
+async def _shown_as(session: AsyncSession, message: Message) -> dict[str, object]:
+    """How the customer's copy of an agent's message was first shown: a reply, the
+    question of a request for information, or the answer of a resolution."""
+    origin = await repo.event_by_id(session, message.event_id) if message.event_id else None
+    shown_as = _SHOWN_AS.get(origin.action, "reply") if origin is not None else "reply"
+    found: dict[str, object] = {"shown_as": shown_as}
+    if shown_as == "resolved" and origin is not None:
+        found["auto_close_at"] = origin.after.get("auto_close_at")
+    return found
 
 
 def _relayed(body: str, message: Message, attachments: Sequence[AttachmentIn]) -> dict[str, object]:

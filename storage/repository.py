@@ -299,6 +299,10 @@ async def outbox_rows(session: AsyncSession, ticket_id: int | None = None) -> Se
     return (await session.execute(query.order_by(Outbox.id))).scalars().all()
 
 
+async def event_by_id(session: AsyncSession, event_id: int) -> TicketEvent | None:
+    return await session.get(TicketEvent, event_id)
+
+
 async def message_by_ref(session: AsyncSession, chat_id: int, message_id: int) -> Message | None:
     """The relay pair a Telegram message belongs to, whichever side of it this is."""
     query = select(Message).where(

@@ -14,8 +14,10 @@ from sqlalchemy.engine import Engine
 
 from desk.model import CloseReason, Kind, Role, Status
 from desk.service import Actor, NewTicket
+from desk.values import MessageRef
 from locales import Texts
 from storage import repository as repo
+from tests.conftest import BACKOFFICE_CHAT_ID
 from tests.harness import Harness
 from tgemulator import StoredMessage, User, make_image
 from tgkit.callbacks import TicketAction, TicketCallback
@@ -570,3 +572,41 @@ async def test_refusals_speak_the_language_chosen_with_lang(harness: Harness) ->
     label = next(b["text"] for b in resolved.buttons if b["text"].startswith("✅"))
     answer = await (await harness.people.press(person, resolved, text=label)).answer()
     assert answer["show_alert"] and answer["text"] == "This request is already closed."
+
+
+async def test_an_edited_resolution_answer_keeps_its_header_and_buttons(harness: Harness) -> None:
+    """An agent corrects the answer they resolved with: the customer's copy changes its
+    text, and stays a resolution they can confirm (editMessageText without the keyboard
+    would take the buttons away)."""
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    kate = await agent(harness)
+    written = MessageRef(BACKOFFICE_CHAT_ID, 501)  # the agent's message in the group
+    await harness.desk.resolve(kate, number, "Исправили настройки АТС.", source=written)
+    copy = await harness.people.wait_for_message(person, contains("решена", "Исправили"))
+    await harness.desk.edit_message(kate, written, "Исправили настройки АТС и маршрут.")
+
+    def edited() -> StoredMessage | None:
+        now = harness.people.world.find_message(copy.chat_id, copy.message_id)
+        return now if now is not None and "маршрут" in (now.text or "") else None
+
+    shown = await harness.people.wait_for(edited, what="the copy edited")
+    assert f"Заявка CTV-{number} решена" in (shown.text or "")
+    assert [b["text"] for b in shown.buttons] == ["✅ Решено", "❌ Не решено"]
+
+
+async def test_an_edited_question_keeps_its_header(harness: Harness) -> None:
+    person, actor = await start(harness)
+    number = await file_request(harness, actor)
+    kate = await agent(harness)
+    written = MessageRef(BACKOFFICE_CHAT_ID, 502)
+    await harness.desk.ask_customer(kate, number, "Кто ваш провайдер?", source=written)
+    copy = await harness.people.wait_for_message(person, contains("провайдер"))
+    await harness.desk.edit_message(kate, written, "Кто ваш оператор связи?")
+
+    def edited() -> StoredMessage | None:
+        now = harness.people.world.find_message(copy.chat_id, copy.message_id)
+        return now if now is not None and "оператор" in (now.text or "") else None
+
+    shown = await harness.people.wait_for(edited, what="the copy edited")
+    assert "нужна дополнительная информация" in (shown.text or "")

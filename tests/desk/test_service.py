@@ -770,6 +770,11 @@ async def test_edits_of_a_question_and_an_answer_follow_to_the_customer(
         "Кто ваш оператор связи?",
         "Сменили маршрут звонков.",
     ]
+    # Each keeps the header it was first shown with, the resolution its auto-close time.
+    assert [r.payload["shown_as"] for r in edits] == ["info_requested", "resolved"]
+    resolved = await desk.ticket(boris, ticket.number)
+    assert resolved.auto_close_at is not None
+    assert edits[1].payload["auto_close_at"] == resolved.auto_close_at.isoformat()
 
 
 async def test_a_new_person_registered_twice_at_once_is_one_customer(desk: Desk) -> None:
