@@ -21,8 +21,8 @@ from aiogram.types import (
     MediaUnion,
 )
 
-from desk.model import CloseReason, Status, format_number
-from desk.resolution import may_be_rated
+from desk.model import CloseReason, format_number
+from desk.resolution import awaits_confirmation, may_be_rated
 from handlers import keyboards
 from locales import Texts, pick_locale
 from storage.models import Outbox, Ticket
@@ -41,10 +41,14 @@ def local_time(moment: str | datetime | None, context: Delivery) -> str:
 def render(
     row: Outbox, texts: Texts, context: Delivery, ticket: Ticket | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    p: dict[str, Any] = row.payload
+    return _render(row.kind.removeprefix("customer."), row.payload, texts, context, ticket)
+
+
+def _render(
+    kind: str, p: dict[str, Any], texts: Texts, context: Delivery, ticket: Ticket | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
     number = p["number"]
     shown = format_number(number)
-    kind = row.kind.removeprefix("customer.")
     if kind == "registered":
         text = texts(
             "notify.registered",
@@ -99,7 +103,7 @@ def render(
             text += "\n\n" + texts("notify.rate_prompt")
             return text, keyboards.rating(texts, number)
         return text, None
-    raise ValueError(f"unknown customer notification {row.kind}")
+    raise ValueError(f"unknown customer notification {kind}")
 
 
 async def deliver(row: Outbox, ticket: Ticket | None, context: Delivery) -> int | None:
@@ -196,24 +200,19 @@ async def _album(chat_id: int, media: list[MediaUnion], context: Delivery) -> No
 def _edited_copy(
     row: Outbox, texts: Texts, context: Delivery, ticket: Ticket
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The copy's new text under the header it was first shown with.
+    """The copy's new text as the notification it first came with.
 
     A question keeps "more information is needed", a resolution's answer keeps
-    "resolved", its auto-close time and, while the request still waits for the
-    customer's confirmation, its buttons: an edit without them would take them away.
-    Rows written before ``shown_as`` was in the payload were replies.
+    "resolved", its auto-close time and, while the customer may still confirm, its
+    buttons: an edit without them would take them away. Rows written before
+    ``shown_as`` was in the payload were replies.
     """
     p: dict[str, Any] = row.payload
-    number = format_number(p["number"])
     shown_as = p.get("shown_as", "reply")
-    if shown_as == "info_requested":
-        return texts("notify.info_requested", number=number, question=p["text"]), None
     if shown_as == "resolved":
-        auto_close = local_time(p.get("auto_close_at"), context)
-        text = texts("notify.resolved", number=number, answer=p["text"], auto_close=auto_close)
-        waiting = ticket.status == Status.RESOLVED.value
-        return text, keyboards.resolution(texts, p["number"]) if waiting else None
-    return texts("notify.reply", number=number, text=p["text"]), None
+        text, markup = _render(shown_as, {**p, "answer": p["text"]}, texts, context, ticket)
+        return text, markup if awaits_confirmation(ticket) else None
+    return _render(shown_as, p, texts, context, ticket)
 
 
 async def _edit_copy(row: Outbox, texts: Texts, context: Delivery, ticket: Ticket) -> int | None:

@@ -24,6 +24,11 @@ def may_be_rated(ticket: Ticket) -> bool:
     return Action.RATE in lifecycle.allowed_actions(Status(ticket.status)) and ticket.rating is None
 
 
+def awaits_confirmation(ticket: Ticket) -> bool:
+    """A resolution the customer may still confirm or dispute (its buttons still act)."""
+    return Action.CONFIRM in lifecycle.allowed_actions(Status(ticket.status))
+
+
 def check_customer_reopen(actor: Actor, status: Status) -> None:
     # A closed request is reopened by the desk, not by the customer: a new
     # question is a new request (R3).

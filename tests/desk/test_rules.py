@@ -15,7 +15,7 @@ from desk.conversation import RouteKind, is_note, without_note_mark
 from desk.errors import AlreadyRated, InvalidLink, NotFound, PermissionDenied
 from desk.links import sign_organisation_link
 from desk.model import CloseReason, Kind, Role, Status
-from desk.resolution import may_be_rated
+from desk.resolution import awaits_confirmation, may_be_rated
 from desk.service import Actor, Desk, MessageRef
 from desk.sla import is_overdue
 from storage import repository as repo
@@ -117,6 +117,18 @@ async def test_a_closed_request_is_rated_once_by_its_customer(
     with pytest.raises(AlreadyRated) as info:
         await desk.rate(who, ticket.number, 5)
     assert info.value.code == "already_rated"
+
+
+async def test_only_a_resolution_awaits_the_customers_confirmation(desk: Desk) -> None:
+    who = await customer(desk)
+    boris = await agent(desk)
+    ticket = await desk.create(who, draft())
+    assert not awaits_confirmation(ticket)
+    assert awaits_confirmation(await desk.resolve(boris, ticket.number, "Готово."))
+    reopened = await desk.reopen(who, ticket.number, "Звонки всё ещё не доходят.")
+    assert not awaits_confirmation(reopened)
+    await desk.resolve(boris, ticket.number, "Теперь готово.")
+    assert not awaits_confirmation(await desk.confirm(who, ticket.number))
 
 
 async def test_auto_closed_requests_may_be_rated(desk: Desk, clock: Clock) -> None:
