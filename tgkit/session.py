@@ -10,10 +10,10 @@ goes as one ``json.dumps`` of its fields. A call that uploads a file (a chart, a
 photo) still needs multipart and goes the library's way. Answers are read the
 same way round: pydantic parses the text itself (see ``check_response``).
 
-Only the body changes: the same fields are sent (aiogram's own ``prepare_value``
-turns models, enums, dates and defaults into plain values), answers are read by
-aiogram's ``check_response``, and timeouts and network errors become the same
-``TelegramNetworkError`` the retry middleware (tgkit/retry.py) knows.
+Nothing else changes: the same fields are sent (aiogram's own ``prepare_value``
+turns models, enums, dates and defaults into plain values), refusals are read by
+aiogram's ``check_response`` into its exceptions, and timeouts and network errors
+become the same ``TelegramNetworkError`` the retry middleware (tgkit/retry.py) knows.
 """
 
 from __future__ import annotations
