@@ -37,7 +37,7 @@ import backoffice
 import backoffice.commands
 import dialogs
 import handlers
-from bot import ops
+from bot import heap, ops
 from bot.clock import desk_clock
 from bot.logs import Redactor
 from bot.plugins import load_plugins
@@ -390,6 +390,8 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
         scheduler.start()
         if orphans is not None:
             orphans.start()
+        # Last before ready: what is alive now lives as long as the process.
+        heap.settle()
         app[ops.READY].set()
         await stop.wait()
         log.info("stopping")

@@ -103,3 +103,14 @@ async def test_unknown_backoffice_is_reported_and_customers_are_served(
     [line] = [s for s in stderr.splitlines() if f"backoffice chat {missing} is unreachable" in s]
     assert "chat not found" in line and "add the bot to the group" in line
     assert "Traceback" not in stderr
+
+
+async def test_the_ready_desk_has_frozen_what_its_start_left_alive(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    desk = await start_desk(emulator, "polling", tmp_path)
+    await stop_desk(desk)
+    [line] = [s for s in desk.stderr_path.read_text().splitlines() if "heap settled" in s]
+    frozen = int(line.split("heap settled: ")[1].split()[0])
+    # Modules, models, schemas: far more than a handful (bot/heap.py).
+    assert frozen > 100_000, line
