@@ -8,9 +8,9 @@ a million customers over a month, a lock kept per chat ever seen would only grow
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from types import TracebackType
 
 
 @dataclass
@@ -27,20 +27,53 @@ class KeyedLocks:
         """Keys someone holds or waits for."""
         return len(self._entries)
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: Hashable | None) -> AsyncIterator[None]:
-        """Hold ``key``'s lock for the block; ``None`` holds nothing."""
-        if key is None:
-            yield
+    def hold(self, key: Hashable | None) -> _Hold:
+        """``async with locks.hold(key)``: hold ``key``'s lock for the block; ``None``
+        holds nothing."""
+        return _Hold(self._entries, key)
+
+
+class _Hold:
+    """The context manager of ``KeyedLocks.hold``.
+
+    A class rather than ``contextlib.asynccontextmanager``: every update and every
+    send to Telegram passes through one, and the generator machinery cost several
+    times the lock itself (py-spy, ``bench/intake``).
+    """
+
+    __slots__ = ("_entries", "_entry", "_key")
+
+    def __init__(self, entries: dict[Hashable, _Entry], key: Hashable | None) -> None:
+        self._entries = entries
+        self._key = key
+        self._entry: _Entry | None = None
+
+    async def __aenter__(self) -> None:
+        if self._key is None:
             return
-        entry = self._entries.get(key)
+        entry = self._entries.get(self._key)
         if entry is None:
-            entry = self._entries[key] = _Entry()
+            entry = self._entries[self._key] = _Entry()
         entry.users += 1
         try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._entries[key]
+            await entry.lock.acquire()
+        except BaseException:
+            self._let_go(entry)
+            raise
+        self._entry = entry
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            entry.lock.release()
+            self._let_go(entry)
+
+    def _let_go(self, entry: _Entry) -> None:
+        entry.users -= 1
+        if entry.users == 0:
+            del self._entries[self._key]

@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
@@ -82,6 +83,8 @@ WAITED = Histogram(
     ["priority"],
     buckets=(0.0, 0.05, 0.25, 1.0, 3.0, 10.0, 30.0, 60.0),
 )
+
+
 PENALTIES = Counter(
     "ctv_tg_limiter_penalties_total", "429 answers that blocked a chat in the limiter"
 )
@@ -96,6 +99,12 @@ class Priority(IntEnum):
     NORMAL = 1
     CUSTOMER = 2  # answers a customer is waiting for
     URGENT = 3  # P1 requests
+
+
+@functools.cache
+def _waited(level: Priority) -> Histogram:
+    """The histogram's child of a priority: ``labels()`` looks it up under a lock each time."""
+    return WAITED.labels(level.name.lower())
 
 
 _priority: ContextVar[Priority] = ContextVar("tgkit_priority", default=Priority.NORMAL)
@@ -407,20 +416,15 @@ class Limiter:
         level = current_priority() if level is None else level
         keys = self._keys(chat_id)
         started = time.monotonic()
-        async with self._chat_turn(keys.chat):
+        # One sender per chat asks the backend at a time, the others queue in order: a
+        # burst to one chat does not wake dozens of pollers (whose load delays the sends
+        # already let through), and sends to a chat are let through in the order they
+        # asked (a burst's first few may still overtake each other on the wire).
+        async with self._chat_gates.hold(keys.chat):
             await self._take(keys, level)
         waited = time.monotonic() - started
-        WAITED.labels(level.name.lower()).observe(waited)
+        _waited(level).observe(waited)
         return waited
-
-    @contextlib.asynccontextmanager
-    async def _chat_turn(self, key: str | None) -> AsyncIterator[None]:
-        """One sender per chat asks the backend at a time, the others queue in order: a
-        burst to one chat does not wake dozens of pollers (whose load delays the sends
-        already let through), and sends to a chat are let through in the order they
-        asked (a burst's first few may still overtake each other on the wire)."""
-        async with self._chat_gates.hold(key):
-            yield
 
     async def _take(self, keys: Keys, level: Priority) -> None:
         ticket: _Ticket | None = None

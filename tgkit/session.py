@@ -69,7 +69,7 @@ class JsonSession(AiohttpSession):
         # None fields (most of a method's, and of each button's) are left out as the form
         # leaves them, before prepare_value walks what is left.
         for key, value in method.model_dump(warnings=False, exclude_none=True).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            prepared = self._plain(value, bot, files)
             # As the form does: no value or an empty text is left out.
             if prepared is None or prepared == "":
                 continue
@@ -77,6 +77,27 @@ class JsonSession(AiohttpSession):
         if files:
             return None
         return self.json_dumps(fields)
+
+    def _plain(self, value: Any, bot: Bot, files: dict[str, InputFile]) -> Any:
+        """``prepare_value`` without its chain of ``isinstance`` checks for the plain
+        JSON values that make up nearly all of a call (a keyboard is hundreds of them);
+        anything else (defaults, files, dates, enums) goes to the library's."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float:
+            return value
+        if kind is dict:
+            return {
+                key: prepared
+                for key, item in value.items()
+                if (prepared := self._plain(item, bot, files)) is not None
+            }
+        if kind is list:
+            return [
+                prepared
+                for item in value
+                if (prepared := self._plain(item, bot, files)) is not None
+            ]
+        return self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
 
     async def make_request(
         self,

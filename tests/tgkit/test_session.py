@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -11,8 +13,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import SendMessage, SendPhoto
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods import RestrictChatMember, SendMessage, SendPhoto
+from aiogram.types import (
+    BufferedInputFile,
+    ChatPermissions,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+)
 
 from tests.dialogs.images import png
 from tgemulator.pytest_plugin import RunningEmulator
@@ -92,3 +99,41 @@ async def test_refusals_keep_their_exception_and_text(emulator: RunningEmulator,
         await bot.send_message(chat, "")
     [violation] = emulator.take_violations()  # the empty text, provoked here
     assert "text is empty" in str(violation)
+
+
+async def test_the_body_holds_what_the_librarys_preparation_gives(bot: Bot) -> None:
+    """The shortcut for plain values changes nothing: the same fields as aiogram's own
+    ``prepare_value`` gives, with defaults, enums, dates and nested models among them."""
+    session = bot.session
+    assert isinstance(session, JsonSession)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="P1", callback_data="prio:1:1042"),
+                InlineKeyboardButton(text="Ссылка", url="https://example.com/?a=1&b=2"),
+            ],
+            [InlineKeyboardButton(text="", callback_data="x")],
+        ]
+    )
+    calls = [
+        SendMessage(chat_id=-1001, text="Карточка", reply_markup=keyboard, message_thread_id=7),
+        SendMessage(chat_id="@desk", text="1.5", parse_mode=ParseMode.MARKDOWN_V2),
+        SendMessage(chat_id=1, text="x", disable_notification=True, protect_content=False),
+        RestrictChatMember(
+            chat_id=-1001,
+            user_id=5,
+            permissions=ChatPermissions(can_send_messages=False),
+            until_date=datetime(2026, 12, 1, tzinfo=UTC),
+        ),
+    ]
+    for call in calls:
+        files: dict[str, object] = {}
+        expected = {
+            key: prepared
+            for key, value in call.model_dump(warnings=False, exclude_none=True).items()
+            if (prepared := session.prepare_value(value, bot, files, _dumps_json=False))
+            not in (None, "")
+        }
+        body = session.json_body(bot, call)
+        assert body is not None
+        assert json.loads(body) == json.loads(json.dumps(expected))
