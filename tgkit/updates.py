@@ -239,16 +239,21 @@ class RedisSeen:
         turn in this process (a stop), and Telegram then sends it again to the next
         one, which must find no mark of this process on it (seen: the restarted
         process dropped such redeliveries as duplicates)."""
+        return await self.keep_many([(update_id, payload)])
+
+    async def keep_many(self, updates: Sequence[tuple[int, str]]) -> bool:
+        """:meth:`keep` for a batch of updates (a poll's), in one command."""
         milliseconds = int(self._in_progress * 1000)
+        fields: list[str] = []
+        for update_id, payload in updates:
+            fields += (str(update_id), payload)
         try:
-            await self._keep(
-                keys=[self._journal, self._alive],
-                args=[str(update_id), payload, milliseconds],
-            )
+            await self._keep(keys=[self._journal, self._alive], args=[milliseconds, *fields])
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
             return False
-        self._journaled[update_id] = self._journaled.get(update_id, 0) + 1
+        for update_id, _ in updates:
+            self._journaled[update_id] = self._journaled.get(update_id, 0) + 1
         self._renew_soon()
         return True
 
@@ -341,10 +346,11 @@ return items
 """
 
 
-# An update just received: into the journal (KEYS[1]), the process alive (KEYS[2]).
+# Updates just received: into the journal (KEYS[1]) as pairs of id and payload
+# (ARGV[2..]), the process alive (KEYS[2]) for ARGV[1] ms.
 _KEEP = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SET', KEYS[2], 1, 'PX', ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('SET', KEYS[2], 1, 'PX', ARGV[1])
 return 0
 """
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from redis.asyncio import Redis
 
 from tgemulator import RunningEmulator
 from tgkit.flow import DialogOnChatIsolation, FlowDispatcher, LeasedIsolation, UpdateFlow, turn_of
+from tgkit.updates import RedisSeen
 
 from .conftest import BotFactory
 
@@ -163,6 +166,9 @@ class SwallowingJournal:
         self.swallowed = 0
 
     async def keep(self, update_id: int, payload: str) -> bool:
+        return await self.keep_many([(update_id, payload)])
+
+    async def keep_many(self, updates: Sequence[tuple[int, str]]) -> bool:
         self.writes += 1
         if self.writes == 2:
             self.second_write.set()
@@ -183,24 +189,29 @@ async def test_a_stop_ends_the_polling_even_when_a_library_swallows_its_cancella
     must stop anyway, not wait for a free slot and carry on with the next updates."""
     bot = make_bot()
     release = asyncio.Event()
+    started = asyncio.Event()
     handled: list[int] = []
 
     async def handle(message: Message) -> None:
         handled.append(message.message_id)
+        started.set()
         await release.wait()
 
     dp = FlowDispatcher(flow=UpdateFlow(1))  # one at a time: the second waits for a slot
     dp.message.register(handle)
     journal = SwallowingJournal()
     dp.journal = journal
-    for i in range(3):
-        await emulator.people.send(emulator.people.user(f"P{i}"), "hi")
+    people = emulator.people
+    await people.send(people.user("P0"), "hi")
     polling = asyncio.create_task(
         dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
     )
     try:
         async with asyncio.timeout(10):
-            # The first update is being handled, the second one's write is under way.
+            await started.wait()
+            # The first update is being handled; the next poll's batch is being written.
+            for i in (1, 2):
+                await people.send(people.user(f"P{i}"), "hi")
             await journal.second_write.wait()
         # The stop drains the update being handled, so it is let go once the
         # polling had time to stop (or, eating the cancellation, to take the next one).
@@ -255,3 +266,68 @@ async def test_the_dialogs_lock_inside_an_update_takes_no_second_lease(redis: Re
 
     await asyncio.gather(update_of_the_person(), background_update_of_their_dialog())
     assert order == ["update", "update done", "background"]
+
+
+class CountingSeen(RedisSeen):
+    """The real journal in Redis, counting the commands that write it."""
+
+    def __init__(self, redis: Redis, journals: str) -> None:
+        super().__init__(redis, journals=journals)
+        self.batches: list[list[int]] = []
+
+    async def keep_many(self, updates: Sequence[tuple[int, str]]) -> bool:
+        self.batches.append([update_id for update_id, _ in updates])
+        return await super().keep_many(updates)
+
+
+async def test_a_polls_batch_is_journaled_in_one_command_before_it_is_handed_on(
+    emulator: RunningEmulator, make_bot: BotFactory, redis: Redis
+) -> None:
+    bot = make_bot()
+    release = asyncio.Event()
+    started = asyncio.Event()
+    all_handled = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(message: Message) -> None:
+        handled.append(message.text or "")
+        started.set()
+        await release.wait()
+        if len(handled) == 5:
+            all_handled.set()
+
+    journals = f"test:{uuid.uuid4().hex}:"
+    seen = CountingSeen(redis, journals)
+    dp = FlowDispatcher(flow=UpdateFlow(2))
+    dp.message.register(handle)
+    dp.journal = seen
+    people = emulator.people
+    for i in range(5):
+        await people.send(people.user(f"P{i}"), f"hi {i}")
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+    )
+    try:
+        async with asyncio.timeout(10):
+            await started.wait()
+        # Two are being handled, three wait for a slot: all five are in the journal,
+        # written by one command as the poll returned them.
+        [journal] = [
+            key async for key in redis.scan_iter(match=f"{journals}*") if b"alive" not in key
+        ]
+        assert await redis.hlen(journal) == 5
+        assert len(seen.batches) == 1 and len(seen.batches[0]) == 5
+        release.set()
+        async with asyncio.timeout(10):
+            await all_handled.wait()
+        await dp.stop_polling()
+        assert await dp.flow.close(within=10)
+        assert sorted(handled) == [f"hi {i}" for i in range(5)]
+        assert await redis.hlen(journal) == 0  # each left it once handled
+    finally:
+        release.set()
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        await seen.close()
