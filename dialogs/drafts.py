@@ -110,30 +110,47 @@ return out
 """
 
 
+# A draft's time (KEYS[1], a sorted set) and what it is about (KEYS[2], a hash),
+# written or removed together: ARGV member, then time and about.
+_TOUCH = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 0
+"""
+
+_FORGET = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 0
+"""
+
+
 class RedisDraftActivity:
-    """For the Redis FSM storage: shared by replicas, survives restarts."""
+    """For the Redis FSM storage: shared by replicas, survives restarts.
+
+    Each write is one script, not a MULTI/EXEC pipeline: a transaction takes a
+    connection and a round trip of its own, while a script's call shares the trip
+    of whatever else the burst sends (``tgkit.autopipe``), and is as atomic.
+    """
 
     def __init__(self, redis: Redis, prefix: str = "ctv:intake") -> None:
         self._redis = redis
         self._times = f"{prefix}:activity"
         self._about = f"{prefix}:drafts"
         self._claim = redis.register_script(_CLAIM)
+        self._touch = redis.register_script(_TOUCH)
+        self._forget = redis.register_script(_FORGET)
 
     async def touch(
         self, chat_id: int, user_id: int, *, at: float, locale: str, topic: str = ""
     ) -> None:
         member = _member(chat_id, user_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(self._times, {member: at})
-            pipe.hset(self._about, member, f"{locale}\n{topic}")
-            await pipe.execute()
+        await self._touch(
+            keys=[self._times, self._about], args=[member, repr(at), f"{locale}\n{topic}"]
+        )
 
     async def forget(self, chat_id: int, user_id: int) -> None:
-        member = _member(chat_id, user_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self._times, member)
-            pipe.hdel(self._about, member)
-            await pipe.execute()
+        await self._forget(keys=[self._times, self._about], args=[_member(chat_id, user_id)])
 
     async def claim_idle(self, before: float) -> list[IdleDraft]:
         # One script, so a record is claimed once and a customer who acted
