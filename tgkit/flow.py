@@ -175,6 +175,9 @@ class LeasedIsolation(RedisEventIsolation):
         self.wait = wait
         # Lock name → the task holding it here and how many times it entered.
         self._holders: dict[str, tuple[asyncio.Task[Any] | None, int]] = {}
+        # Lock name → the lease held here, renewed by one task while any is held.
+        self._leases: dict[str, Lock] = {}
+        self._renewer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
@@ -202,24 +205,45 @@ class LeasedIsolation(RedisEventIsolation):
         held = self.redis.lock(name, timeout=self.lease, sleep=0.02, blocking_timeout=self.wait)
         if not await held.acquire():
             raise LockError(f"the chat's turn was not free within {self.wait:.0f} s")
-        renewing = asyncio.create_task(self._renew(held), name="chat-lease")
+        self._leases[name] = held
+        self._renew_soon()
         try:
             yield
         finally:
-            await cancel_and_wait(renewing)
+            del self._leases[name]
             try:
                 await held.release()
             except (LockError, RedisError) as error:
                 # Lapsed or Redis gone: the lease ends by itself.
                 log.warning("could not release the chat's turn %s: %s", name, error)
 
-    async def _renew(self, held: Lock) -> None:
-        while True:
+    def _renew_soon(self) -> None:
+        """One task renews every lease held here (not one task per update: creating and
+        cancelling it was a noticeable part of an update's cost in a burst)."""
+        renewer = self._renewer
+        loop = asyncio.get_running_loop()
+        if renewer is None or renewer.done() or renewer.get_loop() is not loop:
+            self._renewer = loop.create_task(self._renew(), name="chat-leases")
+
+    async def _renew(self) -> None:
+        while self._leases:
             await asyncio.sleep(self.lease / 3)
-            try:
-                await held.reacquire()
-            except (LockError, RedisError) as error:
-                log.warning("could not renew the chat's turn: %s", error)
+            held = list(self._leases.items())
+            results = await asyncio.gather(
+                *(lock.reacquire() for _, lock in held), return_exceptions=True
+            )
+            for (name, lock), result in zip(held, results, strict=True):
+                if not isinstance(result, Exception):
+                    continue
+                if not isinstance(result, LockError | RedisError):
+                    raise result
+                if self._leases.get(name) is lock:  # not merely released meanwhile
+                    log.warning("could not renew the chat's turn %s: %s", name, result)
+
+    async def close(self) -> None:
+        if self._renewer is not None:
+            await cancel_and_wait(self._renewer)
+        await super().close()
 
 
 def _cancel_was_swallowed() -> bool:

@@ -133,6 +133,37 @@ async def test_a_chats_turn_is_kept_while_its_update_runs_longer_than_the_lease(
     assert order == ["first in", "first out", "second in"]
 
 
+async def test_one_task_renews_every_chat_held_and_ends_when_none_is(redis: Redis) -> None:
+    isolation = LeasedIsolation(redis, lease=0.6)
+    chats = [StorageKey(bot_id=1, chat_id=n, user_id=n) for n in (71, 72, 73)]
+    order: list[str] = []
+    renewers: set[int] = set()
+
+    async def holder(key: StorageKey) -> None:
+        async with isolation.lock(key):
+            order.append(f"{key.chat_id} in")
+            for _ in range(3):  # 1.5 s: more than two leases
+                await asyncio.sleep(0.5)
+                renewers.update(
+                    id(task) for task in asyncio.all_tasks() if task.get_name() == "chat-leases"
+                )
+            order.append(f"{key.chat_id} out")
+
+    async def next_in_turn(key: StorageKey) -> None:
+        await asyncio.sleep(0.1)
+        async with isolation.lock(key):
+            order.append(f"{key.chat_id} next")
+
+    await asyncio.gather(*(holder(key) for key in chats), *(next_in_turn(key) for key in chats))
+    for key in chats:
+        mine = [entry for entry in order if entry.startswith(str(key.chat_id))]
+        assert mine == [f"{key.chat_id} in", f"{key.chat_id} out", f"{key.chat_id} next"]
+    assert len(renewers) == 1
+    await asyncio.sleep(0.4)  # its next look finds nothing held
+    assert not [task for task in asyncio.all_tasks() if task.get_name() == "chat-leases"]
+    await isolation.close()
+
+
 async def test_a_chat_held_by_a_killed_process_is_free_after_the_lease(redis: Redis) -> None:
     isolation = LeasedIsolation(redis, lease=0.6)
     name = isolation.key_builder.build(CHAT, "lock")
