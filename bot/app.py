@@ -118,9 +118,10 @@ def redis_client(settings: Settings) -> Redis:
         timeout=POOL_TIMEOUT,
         retry=retry,
         socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
-        socket_timeout=REDIS_SOCKET_TIMEOUT,
+        # Replies are bounded per trip by the client (tgkit.autopipe), not per reply.
+        socket_timeout=None,
     )
-    return AutoPipelineRedis(connection_pool=pool, retry=retry)
+    return AutoPipelineRedis(connection_pool=pool, retry=retry, reply_timeout=REDIS_SOCKET_TIMEOUT)
 
 
 def fsm_storage(settings: Settings, redis: Redis | None) -> BaseStorage:

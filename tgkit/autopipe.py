@@ -10,6 +10,14 @@ go together in the next one, as one pipeline (not a transaction: each command
 stands alone, exactly as it would have). A lone command is sent as it always
 was; nothing waits for a timer.
 
+A reply that does not come is bounded per trip, not per reply: redis-py's own
+``socket_timeout`` arms a timer for every reply it reads, about a third of a
+command's cost here (14 against 20 µs a command in a burst, measured alone), so
+the client is made with ``reply_timeout`` instead and the pool without a socket
+timeout. A trip, a command of its own or an explicit pipeline that outlasts it
+fails with redis-py's ``TimeoutError``, as a socket timeout would have, and its
+connection is dropped (redis-py does so when a read is cancelled).
+
 What a caller sees does not change: each gets its own reply, or its own error
 (a wrong type, a script Redis does not know yet, which redis-py's scripts then
 load and run again). A lost connection fails every command of its trip, each
@@ -21,11 +29,13 @@ connection's state never share a trip. Explicit pipelines and transactions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -74,24 +84,40 @@ Command = tuple[tuple[Any, ...], dict[str, Any]]
 class AutoPipelineRedis(Redis):
     """``redis.asyncio.Redis`` with concurrent commands sent together (see the module)."""
 
-    def __init__(self, *args: Any, batch: int = 256, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, batch: int = 256, reply_timeout: float | None = None, **kwargs: Any
+    ) -> None:
+        """``reply_timeout``: seconds a trip may wait for its replies (see the module)."""
         super().__init__(*args, **kwargs)
         self._trips: Combiner[Command, Any] = Combiner(self._trip, limit=batch)
+        self._reply_timeout = reply_timeout
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         name = str(args[0]).upper() if args else ""
         if self.connection is not None or name.split(" ")[0] in ALONE:
-            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+            return await self._bounded(super().execute_command(*args, **options))  # type: ignore[no-untyped-call]
         result = await self._trips.submit((args, options))
         if isinstance(result, Exception):
             raise result
         return result
 
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        pipe = super().pipeline(transaction, shard_hint)
+        if self._reply_timeout is not None:
+            execute = pipe.execute
+
+            async def bounded(raise_on_error: bool = True) -> list[Any]:
+                replies: list[Any] = await self._bounded(execute(raise_on_error))
+                return replies
+
+            pipe.execute = bounded  # type: ignore[method-assign]
+        return pipe
+
     async def _trip(self, commands: Sequence[Command]) -> list[Any]:
         if len(commands) == 1:
             args, options = commands[0]
             try:
-                return [await super().execute_command(*args, **options)]  # type: ignore[no-untyped-call]
+                return [await self._bounded(super().execute_command(*args, **options))]  # type: ignore[no-untyped-call]
             except Exception as error:
                 # Only this command's own error: a lost connection is everyone's.
                 if isinstance(error, RedisConnectionError | RedisTimeoutError):
@@ -105,3 +131,14 @@ class AutoPipelineRedis(Redis):
             # Each command's own error comes back in its place, not raised.
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
+
+    async def _bounded(self, call: Awaitable[Any]) -> Any:
+        if self._reply_timeout is None:
+            return await call
+        try:
+            async with asyncio.timeout(self._reply_timeout):
+                return await call
+        except TimeoutError as error:
+            raise RedisTimeoutError(
+                f"no reply from Redis within {self._reply_timeout:g} s"
+            ) from error

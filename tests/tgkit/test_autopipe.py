@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tgkit.autopipe import AutoPipelineRedis
 
@@ -98,3 +99,39 @@ async def test_a_blocking_command_holds_up_no_other(client: AutoPipelineRedis) -
     async with asyncio.timeout(0.5):
         await asyncio.gather(*(client.set(f"s{i}", i) for i in range(10)))
     assert await waiting is None
+
+
+async def test_a_redis_that_never_replies_fails_each_way_of_asking_within_the_reply_timeout() -> (
+    None
+):
+    """A server that takes the connection and the commands and never answers (a hung
+    Redis): a lone command, commands sharing a trip and an explicit pipeline all fail
+    with redis-py's TimeoutError, as its per-read socket timeout made them before."""
+    swallowed: list[bytes] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while chunk := await reader.read(65536):
+            swallowed.append(chunk)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = BlockingConnectionPool(host="127.0.0.1", port=port, max_connections=8, timeout=5)
+    redis = AutoPipelineRedis(connection_pool=pool, reply_timeout=0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        for ask in (
+            lambda: redis.get("lone"),
+            lambda: asyncio.gather(redis.get("a"), redis.set("b", 1), redis.incr("c")),
+            lambda: redis.pipeline(transaction=True).set("d", 1).get("d").execute(),
+        ):
+            started = loop.time()
+            with pytest.raises(RedisTimeoutError, match=r"no reply from Redis within 0\.3 s"):
+                await asyncio.wait_for(ask(), 5)
+            assert 0.25 < loop.time() - started < 2.0
+        assert swallowed  # the commands did reach the server
+    finally:
+        await redis.aclose()
+        await pool.disconnect()
+        server.close()
+        await server.wait_closed()
