@@ -319,6 +319,10 @@ class RedisBackend:
     def __init__(self, redis: Redis) -> None:
         self._take = redis.register_script(_TAKE)
         self._penalize = redis.register_script(_PENALIZE)
+        # A send's member in the logs: unique across replicas by the process's own
+        # random prefix, then a counter (a uuid4 per send asked the kernel for entropy).
+        self._process = uuid.uuid4().hex
+        self._sends = itertools.count()
 
     async def take(self, keys: Keys, limits: Limits) -> Verdict:
         chat_wait, global_wait = await self._take(
@@ -330,7 +334,7 @@ class RedisBackend:
                 repr(limits.group_window + limits.margin),
                 limits.global_count,
                 repr(limits.global_window + limits.margin),
-                uuid.uuid4().hex,
+                f"{self._process}:{next(self._sends)}",
             ],
         )
         return Verdict(float(chat_wait), float(global_wait))
