@@ -83,8 +83,6 @@ WAITED = Histogram(
     ["priority"],
     buckets=(0.0, 0.05, 0.25, 1.0, 3.0, 10.0, 30.0, 60.0),
 )
-
-
 PENALTIES = Counter(
     "ctv_tg_limiter_penalties_total", "429 answers that blocked a chat in the limiter"
 )

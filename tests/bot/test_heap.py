@@ -24,7 +24,6 @@ def test_settle_freezes_what_is_alive_and_widens_the_young_generation() -> None:
     frozen = heap.settle()
     assert frozen == gc.get_freeze_count() >= len(alive)
     assert gc.get_threshold() == (heap.YOUNG, heap.MIDDLE, heap.OLD)
-    assert heap.YOUNG > 700  # CPython's default, which the burst paid for
     # Cycles made after the start are still collected.
     cycle: list[object] = []
     cycle.append(cycle)
