@@ -3,6 +3,11 @@
 A button asks the desk; the desk's change writes the card edit to the outbox,
 so the handler only answers the press (or shows the next choice). Every press
 is re-checked by the desk against the request's current state.
+
+A press is answered before its card's buttons change: the edit waits its turn in
+the group's budget (20 a minute, more after a 429), while Telegram takes a press's
+answer only for about 15 seconds. Answered last, in a busy group the agent's
+spinner turned for seconds and the toast never came.
 """
 
 from __future__ import annotations
@@ -56,8 +61,8 @@ async def take(
     query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     ticket = await desk.take(actor, callback_data.number)
-    await set_keyboard(query, card_keyboard(ticket, texts))
     await query.answer(texts("backoffice.answer.taken"))
+    await set_keyboard(query, card_keyboard(ticket, texts))
 
 
 async def resolve(
@@ -79,8 +84,8 @@ async def resolve(
         ticket = await desk.ticket(actor, number)
         await ask_for_text(query, Purpose.RESOLVE, ticket, texts, fsm_storage, bot)
         return
-    await set_keyboard(query, card_keyboard(ticket, texts))
     await query.answer(texts("backoffice.answer.resolved"))
+    await set_keyboard(query, card_keyboard(ticket, texts))
 
 
 async def ask(
@@ -115,24 +120,24 @@ async def open_agents(
     query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.ASSIGN)
-    await set_keyboard(query, agents_keyboard(ticket, await desk.agents(actor), texts))
     await query.answer()
+    await set_keyboard(query, agents_keyboard(ticket, await desk.agents(actor), texts))
 
 
 async def open_priorities(
     query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.SET_PRIORITY)
-    await set_keyboard(query, priority_keyboard(ticket, texts))
     await query.answer()
+    await set_keyboard(query, priority_keyboard(ticket, texts))
 
 
 async def open_close_reasons(
     query: CallbackQuery, callback_data: CardCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     ticket = await desk.ensure_allowed(actor, callback_data.number, Action.CLOSE)
-    await set_keyboard(query, close_keyboard(ticket, texts))
     await query.answer()
+    await set_keyboard(query, close_keyboard(ticket, texts))
 
 
 async def back(
@@ -140,24 +145,24 @@ async def back(
 ) -> None:
     """Leaves a picker: the card's own buttons again."""
     ticket = await desk.ticket(actor, callback_data.number)
-    await set_keyboard(query, card_keyboard(ticket, texts))
     await query.answer()
+    await set_keyboard(query, card_keyboard(ticket, texts))
 
 
 async def assign(
     query: CallbackQuery, callback_data: AssignCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     ticket = await desk.assign(actor, callback_data.number, callback_data.agent_id)
-    await set_keyboard(query, card_keyboard(ticket, texts))
     await query.answer(texts("backoffice.answer.assigned"))
+    await set_keyboard(query, card_keyboard(ticket, texts))
 
 
 async def set_priority(
     query: CallbackQuery, callback_data: PriorityCallback, actor: Actor, desk: Desk, texts: Texts
 ) -> None:
     ticket = await desk.set_priority(actor, callback_data.number, callback_data.priority)
-    await set_keyboard(query, card_keyboard(ticket, texts))
     await query.answer(texts("backoffice.answer.priority_set"))
+    await set_keyboard(query, card_keyboard(ticket, texts))
 
 
 async def close(
@@ -174,8 +179,8 @@ async def close(
         await ask_for_text(query, Purpose.CLOSE_OTHER, ticket, texts, fsm_storage, bot)
         return
     ticket = await desk.close(actor, callback_data.number, callback_data.reason)
-    await set_keyboard(query, card_keyboard(ticket, texts))
     await query.answer(texts("backoffice.answer.closed"))
+    await set_keyboard(query, card_keyboard(ticket, texts))
 
 
 async def split(

@@ -62,6 +62,22 @@ async def test_two_agents_take_at_once_one_wins(office: Office) -> None:
     assert "🙋 Взять" not in button_texts(card)
 
 
+async def test_a_press_is_answered_before_its_card_changes(office: Office) -> None:
+    """The card's edit may wait for the group's budget; the press's answer may not."""
+    created = await office.new_request()
+    await office.drain()
+    card = office.card(await office.ticket(created.number))
+    first = len(office.world.calls)
+
+    press = await office.people.press(office.kate, card, text="🙋 Взять")
+    for update in office.updates():
+        await office.feed(update)
+    assert (await press.answer())["text"]
+
+    methods = [call.method for call in office.world.calls[first:]]
+    assert methods.index("answerCallbackQuery") < methods.index("editMessageReplyMarkup")
+
+
 async def test_agent_reply_reaches_the_customer(office: Office) -> None:
     created = await office.new_request()
     await office.drain()
