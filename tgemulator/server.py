@@ -19,7 +19,7 @@ from .botapi import BotApi
 from .client import People, make_image
 from .limits import FaultDecision, FaultPlan
 from .schema import UploadedFile
-from .state import ApiError, StoredMessage, World
+from .state import ApiError, StoredMessage, WebhookConfig, World
 
 log = logging.getLogger(__name__)
 ALLOWED_HOSTS = ("127.0.0.1", "localhost")
@@ -86,6 +86,20 @@ def message_json(message: StoredMessage) -> dict[str, Any]:
         "data": message.data,
         "history": message.history,
     }
+
+
+def _delivery_queue(update: dict[str, Any]) -> int:
+    """The chat an update belongs to: its updates are delivered one at a time, in order."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        for holder in (value, value.get("message")):
+            if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+                return int(holder["chat"]["id"])
+        sender = value.get("from") or value.get("user")
+        if isinstance(sender, dict):
+            return int(sender["id"])
+    return 0
 
 
 class EmulatorServer:
@@ -242,20 +256,73 @@ class EmulatorServer:
     # --- webhook delivery ------------------------------------------------------------------
 
     async def _webhook_loop(self) -> None:
+        """Deliver pending updates the way Telegram's Bot API server does.
+
+        Up to the webhook's ``max_connections`` requests at once, one update in
+        flight per chat, each chat's updates in order: different chats are
+        delivered in parallel, and an update that fails (an error status, a
+        refused or broken connection, a timeout) is re-sent after a growing delay
+        while other chats go on. A bot under a burst therefore sees many updates
+        arriving together, as it would from Telegram, not one after another.
+        """
         world = self.world
-        delay = self.webhook_retry_delay
-        while not world.closing:
-            hook = world.webhook
-            if hook is None or not world.updates:
-                await world.wait_change(None)
-                continue
-            update = world.updates[0]
-            headers = {"Content-Type": "application/json"}
-            if hook.secret_token:
-                headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
-            error: str | None = None
-            reply: tuple[str, bytes] | None = None
-            assert self._session is not None
+        busy: set[int] = set()  # chats with an update in flight
+        retry_at: dict[int, float] = {}  # update_id -> when a failed update may go again
+        delays: dict[int, float] = {}  # update_id -> its next delay after a failure
+        tasks: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        try:
+            while not world.closing:
+                hook = world.webhook
+                if hook is None or not world.updates:
+                    await world.wait_change(None)
+                    continue
+                now = loop.time()
+                soonest: float | None = None
+                blocked: set[int] = set()  # chats whose earlier update waits or is in flight
+                for update in world.updates:
+                    if len(busy) >= hook.max_connections:
+                        break
+                    chat = _delivery_queue(update)
+                    if chat in busy or chat in blocked:
+                        continue
+                    update_id = update["update_id"]
+                    due = retry_at.get(update_id)
+                    if due is not None and due > now:
+                        blocked.add(chat)
+                        soonest = due if soonest is None else min(soonest, due)
+                        continue
+                    busy.add(chat)
+                    task = loop.create_task(
+                        self._deliver(hook, update, chat, busy, retry_at, delays)
+                    )
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                timeout = None if soonest is None else max(soonest - now, 0.001)
+                await world.wait_change(timeout)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _deliver(
+        self,
+        hook: WebhookConfig,
+        update: dict[str, Any],
+        chat: int,
+        busy: set[int],
+        retry_at: dict[int, float],
+        delays: dict[int, float],
+    ) -> None:
+        world = self.world
+        update_id = update["update_id"]
+        headers = {"Content-Type": "application/json"}
+        if hook.secret_token:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
+        error: str | None = None
+        reply: tuple[str, bytes] | None = None
+        assert self._session is not None
+        try:
             try:
                 async with self._session.post(
                     hook.url,
@@ -272,20 +339,25 @@ class EmulatorServer:
                         )
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = f"Connection failed: {type(exc).__name__}"
-            self.webhook_attempts.append((update["update_id"], error or "ok"))
-            world.notify()
+            self.webhook_attempts.append((update_id, error or "ok"))
             if error is not None:
                 hook.last_error_date = world.now()
                 hook.last_error_message = error
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.webhook_max_retry_delay)
-                continue
-            delay = self.webhook_retry_delay
-            world.updates = [u for u in world.updates if u["update_id"] != update["update_id"]]
+                delay = delays.get(update_id, self.webhook_retry_delay)
+                retry_at[update_id] = asyncio.get_running_loop().time() + delay
+                delays[update_id] = min(delay * 2, self.webhook_max_retry_delay)
+                return
+            retry_at.pop(update_id, None)
+            delays.pop(update_id, None)
+            # The list may have been replaced or cleared meanwhile (drop_pending_updates).
+            with contextlib.suppress(ValueError):
+                world.updates.remove(update)
             world.delivered_updates.append(update)
+        finally:
+            busy.discard(chat)
             world.notify()
-            if reply is not None:
-                await self._run_webhook_reply(*reply)
+        if reply is not None:
+            await self._run_webhook_reply(*reply)
 
     async def _run_webhook_reply(self, content_type: str, body: bytes) -> None:
         """A bot may answer a webhook with a method call; Telegram executes it."""

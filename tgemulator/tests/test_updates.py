@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from aiohttp import web
@@ -132,6 +133,68 @@ async def test_webhook_is_retried_until_the_bot_accepts(
         assert "500" in info["last_error_message"]
     finally:
         await api("deleteWebhook")
+        await runner.cleanup()
+
+
+async def test_webhook_delivers_chats_in_parallel_and_each_chat_in_order(
+    emulator: RunningEmulator, api: ApiCaller
+) -> None:
+    """As Telegram's Bot API server does: up to max_connections requests at once, one
+    update in flight per chat, and a chat whose update fails does not hold the others."""
+    in_flight: dict[int, int] = {}
+    most_at_once = 0
+    seen: dict[int, list[str]] = {}
+    three_at_once = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal most_at_once
+        body = await request.json()
+        chat = body["message"]["chat"]["id"]
+        text = body["message"]["text"]
+        if text == "broken":
+            return web.Response(status=500)
+        in_flight[chat] = in_flight.get(chat, 0) + 1
+        try:
+            assert in_flight[chat] == 1, "two updates of one chat in flight"
+            most_at_once = max(most_at_once, sum(in_flight.values()))
+            if most_at_once >= 3:
+                three_at_once.set()
+            # Held until three chats are in flight together (or a second has passed).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(three_at_once.wait(), 1.0)
+            seen.setdefault(chat, []).append(text)
+        finally:
+            in_flight[chat] -= 1
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await api("setWebhook", url=f"http://127.0.0.1:{port}/hook", max_connections=3)
+        people = [emulator.people.user(name) for name in ("Ann", "Bob", "Cid", "Dan")]
+        stuck = emulator.people.user("Eve")
+        await emulator.people.send(stuck, "broken")
+        for number in range(1, 4):
+            for person in people:
+                await emulator.people.send(person, f"{person.first_name} {number}")
+        await emulator.people.wait_for(
+            lambda: sum(map(len, seen.values())) == 12, what="every update delivered"
+        )
+        assert most_at_once == 3  # parallel, and never past max_connections
+        for person in people:
+            assert seen[person.id] == [f"{person.first_name} {n}" for n in (1, 2, 3)]
+        # The failing update stays pending and is tried again, alone.
+        await emulator.people.wait_for(
+            lambda: sum(1 for _, r in emulator.server.webhook_attempts if r != "ok") >= 3,
+            what="the failing update tried again",
+        )
+        assert [u["message"]["text"] for u in emulator.world.updates] == ["broken"]
+    finally:
+        await api("deleteWebhook", drop_pending_updates=True)
         await runner.cleanup()
 
 
