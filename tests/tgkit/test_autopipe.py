@@ -135,3 +135,15 @@ async def test_a_redis_that_never_replies_fails_each_way_of_asking_within_the_re
         await pool.disconnect()
         server.close()
         await server.wait_closed()
+
+
+async def test_replies_are_read_by_hiredis(client: AutoPipelineRedis) -> None:
+    """The project installs redis-py with hiredis (pyproject.toml): replies parsed in C."""
+    from redis._parsers import _AsyncHiredisParser
+
+    await client.ping()
+    connection = await client.connection_pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _AsyncHiredisParser)
+    finally:
+        await client.connection_pool.release(connection)
