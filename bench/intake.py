@@ -2,7 +2,7 @@
 then the same load against a bare aiogram echo bot, both on the Bot API emulator.
 
     python -m bench.intake [--customers 1000] [--database sqlite|postgres] [--redis]
-                           [--mode polling|webhook] [--timeout 180]
+                           [--mode polling|webhook] [--timeout 180] [--rounds 1]
 
 Desk, per customer: /start → press "New request" → press the kind "Incident" → type
 the topic; each step waits for the bot's answer (the greeting with its menu, the kind
@@ -10,6 +10,11 @@ window, step 2, step 3) before the next one. Echo, per customer: four text messa
 each waiting for its echo. Both bots run as their own process; the phases run one after
 the other, each on a fresh emulator (its own world and token) in this process, so they
 do not compete for the CPU.
+
+With ``--rounds N`` both phases run N times, the echo bot first in every other
+round, and the figures are the rounds' medians: on a shared machine one phase's
+speed swings by a fifth between minutes, and a single pair of phases can land on
+either side of such a swing.
 
 Prints a table and, last, one JSON line (keys in bench/README.md).
 """
@@ -21,6 +26,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -295,9 +301,26 @@ async def run_echo(args: argparse.Namespace, workdir: Path) -> Phase:
         await emulator.stop()
 
 
-async def run(args: argparse.Namespace) -> None:
+@dataclass
+class Round:
+    desk: Phase
+    echo: Phase
+    rss: float | None
+    errors: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.desk.per_second / self.echo.per_second if self.echo.per_second else None
+
+
+async def one_round(args: argparse.Namespace, number: int) -> Round:
+    """The desk and the echo bot once each; every other round the echo bot goes first,
+    so that a machine slowing down or speeding up during a run favours neither."""
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as folder:
         workdir = Path(folder)
+        echo: Phase | None = None
+        if number % 2 == 1:
+            echo = await run_echo(args, workdir)
         if args.redis:
             await redis_flushed(args.redis_url)
         if args.database == "postgres":
@@ -306,33 +329,59 @@ async def run(args: argparse.Namespace) -> None:
         else:
             url = f"sqlite+aiosqlite:///{workdir / 'desk.sqlite3'}"
             desk, rss, errors = await run_desk(args, workdir, url)
-        echo = await run_echo(args, workdir)
+        if echo is None:
+            echo = await run_echo(args, workdir)
         if args.redis:
             await redis_flushed(args.redis_url)
-    ratio = desk.per_second / echo.per_second if echo.per_second else None
+    return Round(desk, echo, rss, errors)
+
+
+def middle(values: list[float | None]) -> float | None:
+    """The median of the values present (with one round, its own figure)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+async def run(args: argparse.Namespace) -> None:
+    rounds: list[Round] = []
+    for number in range(args.rounds):
+        if args.rounds > 1:
+            progress(f"round {number + 1} of {args.rounds}")
+        rounds.append(await one_round(args, number))
+    ratios = [r.ratio for r in rounds]
+    # With several rounds the figures are the medians of the rounds' own figures
+    # (a shared machine's speed swings between phases); losses and errors add up.
+    rss_values = [r.rss for r in rounds if r.rss is not None]
     result = {
         "customers": args.customers,
         "database": args.database,
         "redis": args.redis,
         "mode": args.mode,
-        "updates_per_s": round(desk.per_second, 1),
-        "echo_updates_per_s": round(echo.per_second, 1),
-        "ratio": None if ratio is None else round(ratio, 3),
-        "p50_ms": desk.ms(0.50),
-        "p99_ms": desk.ms(0.99),
-        "echo_p50_ms": echo.ms(0.50),
-        "echo_p99_ms": echo.ms(0.99),
-        "cpu_ms_per_answer": desk.cpu_ms_per_answer(),
-        "echo_cpu_ms_per_answer": echo.cpu_ms_per_answer(),
-        "calls_per_answer": desk.calls_per_answer(),
-        "echo_calls_per_answer": echo.calls_per_answer(),
-        "peak_rss_mb": None if rss is None else round(rss, 1),
-        "answered": desk.answered,
-        "lost": desk.lost,
-        "echo_lost": echo.lost,
-        "errors": errors,
-        "seconds": round(desk.seconds, 2),
-        "echo_seconds": round(echo.seconds, 2),
+        "rounds": args.rounds,
+        "updates_per_s": rounded(middle([r.desk.per_second for r in rounds])),
+        "echo_updates_per_s": rounded(middle([r.echo.per_second for r in rounds])),
+        "ratio": rounded(middle(ratios), 3),
+        "ratios": [rounded(value, 3) for value in ratios],
+        "p50_ms": middle([r.desk.ms(0.50) for r in rounds]),
+        "p99_ms": middle([r.desk.ms(0.99) for r in rounds]),
+        "echo_p50_ms": middle([r.echo.ms(0.50) for r in rounds]),
+        "echo_p99_ms": middle([r.echo.ms(0.99) for r in rounds]),
+        "cpu_ms_per_answer": rounded(middle([r.desk.cpu_ms_per_answer() for r in rounds]), 2),
+        "echo_cpu_ms_per_answer": rounded(middle([r.echo.cpu_ms_per_answer() for r in rounds]), 2),
+        "calls_per_answer": rounded(middle([r.desk.calls_per_answer() for r in rounds]), 2),
+        "echo_calls_per_answer": rounded(middle([r.echo.calls_per_answer() for r in rounds]), 2),
+        "peak_rss_mb": rounded(max(rss_values)) if rss_values else None,
+        # The fewest customers a round answered: all of them when this equals --customers.
+        "answered": min(r.desk.answered for r in rounds),
+        "lost": sum(r.desk.lost for r in rounds),
+        "echo_lost": sum(r.echo.lost for r in rounds),
+        "errors": sum(r.errors for r in rounds),
+        "seconds": rounded(middle([r.desk.seconds for r in rounds]), 2),
+        "echo_seconds": rounded(middle([r.echo.seconds for r in rounds]), 2),
     }
     rows: list[tuple[str, object]] = [
         ("customers × steps", f"{args.customers} × {STEPS}"),
@@ -340,6 +389,7 @@ async def run(args: argparse.Namespace) -> None:
         ("desk answers/s", result["updates_per_s"]),
         ("echo answers/s", result["echo_updates_per_s"]),
         ("ratio desk/echo", result["ratio"]),
+        ("ratio of each round", ", ".join(str(r) for r in result["ratios"])),
         ("desk p50 / p99 ms", f"{result['p50_ms']} / {result['p99_ms']}"),
         ("echo p50 / p99 ms", f"{result['echo_p50_ms']} / {result['echo_p99_ms']}"),
         (
@@ -351,9 +401,9 @@ async def run(args: argparse.Namespace) -> None:
             f"{result['cpu_ms_per_answer']} / {result['echo_cpu_ms_per_answer']}",
         ),
         ("desk peak RSS MiB", result["peak_rss_mb"]),
-        ("answered customers", desk.answered),
-        ("lost customers (desk / echo)", f"{desk.lost} / {echo.lost}"),
-        ("ERROR/Traceback lines", errors),
+        ("answered customers (fewest in a round)", result["answered"]),
+        ("lost customers (desk / echo)", f"{result['lost']} / {result['echo_lost']}"),
+        ("ERROR/Traceback lines", result["errors"]),
         ("burst seconds (desk / echo)", f"{result['seconds']} / {result['echo_seconds']}"),
         ("machine", load_line()),
     ]
@@ -383,10 +433,17 @@ def main() -> None:
         default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         help="flushed before and after the run",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="desk and echo phases this many times, alternating which goes first; "
+        "figures are the rounds' medians",
+    )
     parser.add_argument("--keep-logs", metavar="FOLDER", help="copy the desk's stderr there")
     args = parser.parse_args()
-    if args.customers < 1 or args.timeout <= 0:
-        parser.error("--customers and --timeout must be positive")
+    if args.customers < 1 or args.timeout <= 0 or args.rounds < 1:
+        parser.error("--customers, --timeout and --rounds must be positive")
     asyncio.run(run(args))
     assert_no_pytest()
 
