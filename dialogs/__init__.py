@@ -20,6 +20,7 @@ from dialogs.common import on_stale_button
 from dialogs.drafts import IdleReminder, MemoryDraftActivity, RedisDraftActivity
 from dialogs.intake import DraftOwnsMessages, intake_dialog
 from dialogs.manager import DeskManagerFactory
+from dialogs.typed import TypedNotPressed
 from tgkit.flow import DialogOnChatIsolation, LeasedIsolation
 
 REMINDER_KEY = "intake_reminder"
@@ -59,6 +60,8 @@ def setup(
     # aiogram-dialog's own media cache, as setup_dialogs would make it (its __init__ is untyped).
     media = MediaIdStorage()  # type: ignore[no-untyped-call]
     factory = DeskManagerFactory(message_manager or MessageManager(), media)
+    # Before aiogram-dialog's own middleware, which would read the text as a press.
+    dispatcher.message.outer_middleware(TypedNotPressed())
     setup_dialogs(dispatcher, dialog_manager_factory=factory, events_isolation=isolation)
     # Registered after setup_dialogs: it reads the dialog context loaded there.
     dispatcher.message.outer_middleware(DraftOwnsMessages())

@@ -7,11 +7,15 @@ scripts or beyond any column's range.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from aiogram_dialog.utils import encode_reply_callback
 
 from tests.harness import Harness
 from tgemulator import StoredMessage, User
 from tgemulator.hostile import OTHER_CONTENT
+from tgkit.callbacks import MenuAction, MenuCallback
 
 
 def contains(fragment: str):  # type: ignore[no-untyped-def]
@@ -166,3 +170,37 @@ async def test_a_second_press_on_a_spent_message_is_still_answered(
     flow = harness.dispatcher.flow  # type: ignore[attr-defined]
     await harness.people.wait_for(lambda: flow.active == 0, what="the press handled")
     assert not [r for r in caplog.records if "failed" in r.getMessage()]
+
+
+def _typed_press(text: str, data: str) -> str:
+    """What aiogram-dialog reads as a press of a reply keyboard's button ``data``."""
+    return text + encode_reply_callback(data)
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        encode_reply_callback(MenuCallback(action=MenuAction.NEW).pack()),
+        encode_reply_callback("bo:tk:1001"),
+        "\u200d",  # one character: no whole byte
+        "\u200c\u2060\u200d\u200d",  # bytes that are no UTF-8
+    ],
+    ids=["menu press", "card press", "odd", "not utf-8"],
+)
+async def test_a_text_ending_in_aiogram_dialogs_button_code_is_a_message(
+    harness: Harness, ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The desk shows no reply keyboards: a text is never a press (dialogs/typed.py)."""
+    caplog.set_level(logging.ERROR)
+    person, menu = await greeted(harness)
+    await harness.people.send(person, "Помогите" + ending)
+    stranger = harness.people.user("Чужой", language_code="ru")
+    await harness.people.join(harness.backoffice, stranger)
+    await harness.people.send(stranger, "Привет" + ending, chat=harness.backoffice)
+    answer = await harness.people.wait_for_message(person, lambda m: True, after=menu, timeout=10)
+    assert "Что-то пошло не так" not in (answer.text or "")
+    await harness.people.command(person, "help")
+    await harness.people.wait_for_message(person, lambda m: True, after=answer, timeout=10)
+    assert not [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    # No press of "New request" was made of the text: no intake window opened.
+    assert not any("Шаг" in (m.text or "") for m in harness.people.bot_messages(person))
