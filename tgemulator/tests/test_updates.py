@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,19 @@ from tgemulator import RunningEmulator
 
 from .conftest import ApiCaller
 from .test_aiogram import free_port
+
+
+async def serve_hook(
+    hook: Callable[[web.Request], Awaitable[web.Response]],
+) -> tuple[web.AppRunner, int]:
+    """A bot's webhook endpoint at ``/hook`` on a free port; the caller cleans it up."""
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
 
 
 async def test_offset_confirms_and_unconfirmed_updates_are_resent(
@@ -113,12 +127,7 @@ async def test_webhook_is_retried_until_the_bot_accepts(
             {"method": "sendMessage", "chat_id": body["message"]["chat"]["id"], "text": "pong"}
         )
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_hook(hook)
     try:
         await api("setWebhook", url=f"http://127.0.0.1:{port}/hook", secret_token="s3cr-et_")
         ann = emulator.people.user("Ann")
@@ -167,12 +176,7 @@ async def test_webhook_delivers_chats_in_parallel_and_each_chat_in_order(
             in_flight[chat] -= 1
         return web.Response()
 
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await serve_hook(hook)
     try:
         await api("setWebhook", url=f"http://127.0.0.1:{port}/hook", max_connections=3)
         people = [emulator.people.user(name) for name in ("Ann", "Bob", "Cid", "Dan")]
