@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol, cast
 
@@ -51,6 +49,7 @@ from redis.exceptions import LockError, RedisError
 
 from tgkit.keyed import KeyedLocks
 from tgkit.loop import cancel_and_wait
+from tgkit.names import UniqueNames
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +179,8 @@ class LeasedIsolation(RedisEventIsolation):
         # Lock name → the lease held here, renewed by one task while any is held.
         self._leases: dict[str, Lock] = {}
         self._renewer: asyncio.Task[None] | None = None
-        # A lease's token: the process's random prefix and a counter (redis-py's own
-        # default, a uuid4 per lease, asks the kernel for entropy on every update).
-        self._process = uuid.uuid4().hex
-        self._tokens = itertools.count()
+        # A lease's token (redis-py's own default is a uuid4 per lease).
+        self._tokens = UniqueNames()
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
@@ -209,7 +206,7 @@ class LeasedIsolation(RedisEventIsolation):
     async def _lease(self, name: str) -> AsyncIterator[None]:
         # A short poll: the chat's next update should start as soon as the last one ends.
         held = self.redis.lock(name, timeout=self.lease, sleep=0.02, blocking_timeout=self.wait)
-        if not await held.acquire(token=f"{self._process}:{next(self._tokens)}"):
+        if not await held.acquire(token=self._tokens.next()):
             raise LockError(f"the chat's turn was not free within {self.wait:.0f} s")
         self._leases[name] = held
         self._renew_soon()

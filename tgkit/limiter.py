@@ -41,7 +41,6 @@ import heapq
 import itertools
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -61,6 +60,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tgkit.keyed import KeyedLocks
+from tgkit.names import UniqueNames
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -317,10 +317,8 @@ class RedisBackend:
     def __init__(self, redis: Redis) -> None:
         self._take = redis.register_script(_TAKE)
         self._penalize = redis.register_script(_PENALIZE)
-        # A send's member in the logs: unique across replicas by the process's own
-        # random prefix, then a counter (a uuid4 per send asked the kernel for entropy).
-        self._process = uuid.uuid4().hex
-        self._sends = itertools.count()
+        # A send's member in the log of sends, unique across replicas.
+        self._sends = UniqueNames()
 
     async def take(self, keys: Keys, limits: Limits) -> Verdict:
         chat_wait, global_wait = await self._take(
@@ -332,7 +330,7 @@ class RedisBackend:
                 repr(limits.group_window + limits.margin),
                 limits.global_count,
                 repr(limits.global_window + limits.margin),
-                f"{self._process}:{next(self._sends)}",
+                self._sends.next(),
             ],
         )
         return Verdict(float(chat_wait), float(global_wait))
