@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Router
@@ -93,7 +94,8 @@ DRAIN_SECONDS = 6.0
 # second's work, so a stop's drain finishes them all.
 WEBHOOK_BACKLOG = 3
 WEBHOOK_DEFERRED = Counter(
-    "ctv_webhook_deferred_total", "Webhook updates answered 503 to be re-sent later (busy)"
+    "ctv_webhook_deferred_total",
+    "Webhook updates answered 503 to be re-sent later (busy, or not started yet)",
 )
 WEBHOOK_REFUSED = Counter(
     "ctv_webhook_refused_total", "Webhook requests without the right secret token (401)"
@@ -235,7 +237,18 @@ class WebhookHandler(SimpleRequestHandler):
     stop's drain can work off. Past ``WEBHOOK_BACKLOG`` × ``UPDATES_AT_ONCE``
     updates waiting, and while stopping, it answers 503 and Telegram re-sends
     the update later (to another replica when there is one).
+
+    Also until ``started`` is set (the dispatcher's startup has run): the web app
+    listens before that, for its health checks, and a replica joining others behind
+    one webhook URL gets their updates at once. Handled before the startup, an
+    update loaded aiogram-dialog's registry of dialogs, which the startup then loaded
+    again and stopped the process with "StatesGroup 'IntakeSG' is used in multiple
+    dialogs" (tests/e2e/test_replicas.py, once in a run of the whole suite).
     """
+
+    def __init__(self, *args: Any, started: asyncio.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._started = started
 
     async def handle(self, request: web.Request) -> web.Response:
         bot = await self.resolve_bot(request)
@@ -244,6 +257,9 @@ class WebhookHandler(SimpleRequestHandler):
             WEBHOOK_REFUSED.inc()
             log.warning("webhook request without the right secret token from %s", request.remote)
             return web.Response(status=401, text="Unauthorized")
+        if not self._started.is_set():
+            WEBHOOK_DEFERRED.inc()
+            return web.Response(status=503, text="starting, send it again")
         dispatcher = self.dispatcher
         if isinstance(dispatcher, FlowDispatcher):
             flow = dispatcher.flow
@@ -350,10 +366,12 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    started = asyncio.Event()
     if settings.webhook_mode:
         secret = settings.webhook_secret.get_secret_value() or None
         path = urlsplit(settings.webhook_url).path or "/webhook"
-        WebhookHandler(dispatcher, bot, secret_token=secret).register(app, path=path)
+        handler = WebhookHandler(dispatcher, bot, secret_token=secret, started=started)
+        handler.register(app, path=path)
 
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -375,6 +393,7 @@ async def serve(settings: Settings, redactor: Redactor | None = None) -> int:
         allowed = dispatcher.resolve_used_update_types()
         if settings.webhook_mode:
             await dispatcher.emit_startup(bot=bot)
+            started.set()
             await bot.set_webhook(
                 settings.webhook_url,
                 secret_token=settings.webhook_secret.get_secret_value() or None,
