@@ -24,7 +24,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -56,6 +55,7 @@ from tgkit import errors
 from tgkit.autopipe import AutoPipelineRedis
 from tgkit.calls import CallMetrics
 from tgkit.flow import FlowDispatcher, UpdateFlow
+from tgkit.fsm_storage import BatchedRedisStorage
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
 from tgkit.loop import BackgroundLoop
 from tgkit.middlewares import (
@@ -129,7 +129,7 @@ def redis_client(settings: Settings) -> Redis:
 def fsm_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
     if redis is not None:
         # with_destiny keeps aiogram-dialog's stacks apart from plain FSM state.
-        return RedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
+        return BatchedRedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
     return MemoryStorage()
 
 
