@@ -217,8 +217,9 @@ def keep_log(path: Path, folder: Path) -> None:
 
 
 async def run_desk(
-    args: argparse.Namespace, workdir: Path, database_url: str
+    args: argparse.Namespace, workdir: Path, database_url: str, code: str | None = None
 ) -> tuple[Phase, float | None, int]:
+    """``code``: a checkout whose desk runs instead of this one (``--against``)."""
     emulator = await start_emulator(DESK_TOKEN, "ctv_desk_bench_bot")
     child: ChildProcess | None = None
     try:
@@ -238,6 +239,9 @@ async def run_desk(
             "REDIS_URL": args.redis_url if args.redis else "",
             **webhook_env(args.mode, http_port),
         }
+        if code is not None:
+            # The child runs in a folder of its own: the path decides whose code it imports.
+            env["PYTHONPATH"] = code
         child = await start_child(
             (sys.executable, "-m", "bot", "run"),
             env,
@@ -313,6 +317,30 @@ class Round:
         return self.desk.per_second / self.echo.per_second if self.echo.per_second else None
 
 
+async def desk_phase(
+    args: argparse.Namespace, workdir: Path, code: str | None = None
+) -> tuple[Phase, float | None, int]:
+    if args.redis:
+        await redis_flushed(args.redis_url)
+    try:
+        if args.database == "postgres":
+            async with postgres_database(args.postgres_url) as url:
+                return await run_desk(args, workdir, url, code)
+        url = f"sqlite+aiosqlite:///{workdir / f'desk-{code is None}.sqlite3'}"
+        return await run_desk(args, workdir, url, code)
+    finally:
+        if args.redis:
+            await redis_flushed(args.redis_url)
+
+
+async def other_phase(args: argparse.Namespace, workdir: Path) -> Phase:
+    """The echo bot, or with ``--against`` the other checkout's desk."""
+    if args.against is None:
+        return await run_echo(args, workdir)
+    phase, _, _ = await desk_phase(args, workdir, args.against)
+    return phase
+
+
 async def one_round(args: argparse.Namespace, number: int) -> Round:
     """The desk and the echo bot once each; every other round the echo bot goes first,
     so that a machine slowing down or speeding up during a run favours neither."""
@@ -320,19 +348,10 @@ async def one_round(args: argparse.Namespace, number: int) -> Round:
         workdir = Path(folder)
         echo: Phase | None = None
         if number % 2 == 1:
-            echo = await run_echo(args, workdir)
-        if args.redis:
-            await redis_flushed(args.redis_url)
-        if args.database == "postgres":
-            async with postgres_database(args.postgres_url) as url:
-                desk, rss, errors = await run_desk(args, workdir, url)
-        else:
-            url = f"sqlite+aiosqlite:///{workdir / 'desk.sqlite3'}"
-            desk, rss, errors = await run_desk(args, workdir, url)
+            echo = await other_phase(args, workdir)
+        desk, rss, errors = await desk_phase(args, workdir)
         if echo is None:
-            echo = await run_echo(args, workdir)
-        if args.redis:
-            await redis_flushed(args.redis_url)
+            echo = await other_phase(args, workdir)
     return Round(desk, echo, rss, errors)
 
 
@@ -441,7 +460,18 @@ def main() -> None:
         "figures are the rounds' medians",
     )
     parser.add_argument("--keep-logs", metavar="FOLDER", help="copy the desk's stderr there")
+    parser.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="instead of the echo bot, the desk of another checkout of this project (e.g. "
+        "`git worktree add /tmp/before <commit>`): the echo_* figures are then that desk's "
+        "and the ratio compares the two builds in one run",
+    )
     args = parser.parse_args()
+    if args.against is not None:
+        args.against = str(Path(args.against).resolve())
+        if not (Path(args.against) / "bot" / "__main__.py").is_file():
+            parser.error(f"--against: no checkout of the desk in {args.against}")
     if args.customers < 1 or args.timeout <= 0 or args.rounds < 1:
         parser.error("--customers, --timeout and --rounds must be positive")
     asyncio.run(run(args))
