@@ -162,6 +162,7 @@ class RedisSeen:
         self._done = BatchedScript(redis, _DONE)
         self._held: set[int] = set()
         self._releases: Combiner[str, None] = Combiner(self._release, limit=1000)
+        self._keeps: Combiner[tuple[int, str], bool] = Combiner(self._keep_together, limit=500)
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
         self._journaled: dict[int, int] = {}
@@ -237,8 +238,14 @@ class RedisSeen:
         Its mark is not taken here: an update journaled by a poll may never get its
         turn in this process (a stop), and Telegram then sends it again to the next
         one, which must find no mark of this process on it (seen: the restarted
-        process dropped such redeliveries as duplicates)."""
-        return await self.keep_many([(update_id, payload)])
+        process dropped such redeliveries as duplicates).
+
+        Updates kept one by one (a webhook's) while a keep is on its way go together
+        in the next."""
+        return await self._keeps.submit((update_id, payload))
+
+    async def _keep_together(self, updates: Sequence[tuple[int, str]]) -> list[bool]:
+        return [await self.keep_many(updates)] * len(updates)
 
     async def keep_many(self, updates: Sequence[tuple[int, str]]) -> bool:
         """:meth:`keep` for a batch of updates (a poll's), in one command."""
