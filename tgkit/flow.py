@@ -398,6 +398,8 @@ class FlowDispatcher(Dispatcher):
         # Where updates wait until this process is done with them (tgkit.updates).
         self.journal: Journal | None = None
         self._kept: set[int] = set()  # journaled by the polling, fed soon
+        # Update id → the update as Telegram sent it (a webhook's body), for the journal.
+        self._bodies: dict[int, str] = {}
         self._pollers: set[asyncio.Task[Any]] = set()
 
     async def emit_shutdown(self, *args: Any, **kwargs: Any) -> None:
@@ -485,10 +487,16 @@ class FlowDispatcher(Dispatcher):
             # next start, as any other update fetched but not handed on.
             raise asyncio.CancelledError
 
+    def arrived_as(self, update_id: int, body: str) -> None:
+        """The text ``update_id`` came as, journaled as it is instead of written anew
+        from the parsed update (a webhook's request body)."""
+        self._bodies[update_id] = body
+
     async def _keep(self, update: Update) -> bool:
+        body = self._bodies.pop(update.update_id, None)
         if self.journal is None or update.update_id <= 0:
             return False
-        payload = update.model_dump_json(by_alias=True, exclude_none=True)
+        payload = body or update.model_dump_json(by_alias=True, exclude_none=True)
         return await self.journal.keep(update.update_id, payload)
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
