@@ -24,6 +24,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import TelegramMethod
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -57,7 +58,6 @@ from tgkit import errors
 from tgkit.autopipe import AutoPipelineRedis
 from tgkit.calls import CallMetrics
 from tgkit.flow import FlowDispatcher, UpdateFlow
-from tgkit.fsm_storage import BatchedRedisStorage
 from tgkit.limiter import Limiter, LimiterMiddleware, Limits
 from tgkit.loop import BackgroundLoop
 from tgkit.middlewares import (
@@ -131,7 +131,7 @@ def redis_client(settings: Settings) -> Redis:
 def fsm_storage(settings: Settings, redis: Redis | None) -> BaseStorage:
     if redis is not None:
         # with_destiny keeps aiogram-dialog's stacks apart from plain FSM state.
-        return BatchedRedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
+        return RedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
     return MemoryStorage()
 
 

@@ -43,7 +43,6 @@ from redis.asyncio import Redis
 from locales import Texts
 from tgkit.callbacks import MenuAction, MenuCallback
 from tgkit.loop import BackgroundLoop
-from tgkit.scripts import BatchedScript
 
 log = logging.getLogger(__name__)
 
@@ -113,28 +112,16 @@ return out
 
 # A draft's time (KEYS[1], a sorted set) and what it is about (KEYS[2], a hash),
 # written or removed together: ARGV member, then time and about.
-# For each draft of a batch (tgkit.scripts): its member (argument 1) active at
-# argument 2 in the times (key 1), with what it is about (argument 3) in key 2.
 _TOUCH = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local a = 1 + 3 * (i - 1)
-  redis.call('ZADD', KEYS[2 * i - 1], ARGV[a + 2], ARGV[a + 1])
-  redis.call('HSET', KEYS[2 * i], ARGV[a + 1], ARGV[a + 3])
-  out[i] = 0
-end
-return out
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 0
 """
 
-# For each draft of a batch: its member (argument 1) out of both keys.
 _FORGET = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  redis.call('ZREM', KEYS[2 * i - 1], ARGV[i + 1])
-  redis.call('HDEL', KEYS[2 * i], ARGV[i + 1])
-  out[i] = 0
-end
-return out
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 0
 """
 
 
@@ -143,8 +130,7 @@ class RedisDraftActivity:
 
     Each write is one script, not a MULTI/EXEC pipeline: a transaction takes a
     connection and a round trip of its own, while a script's call shares the trip
-    of whatever else the burst sends (``tgkit.autopipe``), and is as atomic; the
-    writes of concurrent updates go as one call of it (``tgkit.scripts``).
+    of whatever else the burst sends (``tgkit.autopipe``), and is as atomic.
     """
 
     def __init__(self, redis: Redis, prefix: str = "ctv:intake") -> None:
@@ -152,17 +138,19 @@ class RedisDraftActivity:
         self._times = f"{prefix}:activity"
         self._about = f"{prefix}:drafts"
         self._claim = redis.register_script(_CLAIM)
-        self._touch = BatchedScript(redis, _TOUCH)
-        self._forget = BatchedScript(redis, _FORGET)
+        self._touch = redis.register_script(_TOUCH)
+        self._forget = redis.register_script(_FORGET)
 
     async def touch(
         self, chat_id: int, user_id: int, *, at: float, locale: str, topic: str = ""
     ) -> None:
         member = _member(chat_id, user_id)
-        await self._touch((self._times, self._about), (member, repr(at), f"{locale}\n{topic}"))
+        await self._touch(
+            keys=[self._times, self._about], args=[member, repr(at), f"{locale}\n{topic}"]
+        )
 
     async def forget(self, chat_id: int, user_id: int) -> None:
-        await self._forget((self._times, self._about), (_member(chat_id, user_id),))
+        await self._forget(keys=[self._times, self._about], args=[_member(chat_id, user_id)])
 
     async def claim_idle(self, before: float) -> list[IdleDraft]:
         # One script, so a record is claimed once and a customer who acted

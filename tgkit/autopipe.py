@@ -1,9 +1,7 @@
 """A Redis client whose concurrent commands share round trips (auto-pipelining).
 
 An update touches Redis about ten times (its mark and journal entry, the chat's
-turn, the FSM state, the dialog's stack and context, the send limiter; most of
-them now go as one command for a batch of updates, see ``tgkit.scripts`` and
-``tgkit.fsm_storage``), and
+turn, the FSM state, the dialog's stack and context, the send limiter), and
 redis-py spends most of each command's cost on the trip, not on the command:
 taking a pooled connection under a timeout, a syscall each way, a wake-up. In a
 burst a hundred updates are under way at once, and their commands are

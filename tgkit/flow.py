@@ -44,12 +44,12 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from prometheus_client import Gauge
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from tgkit.keyed import KeyedLocks
 from tgkit.loop import cancel_and_wait
 from tgkit.names import UniqueNames
-from tgkit.scripts import BatchedScript
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,6 @@ SHUTDOWN_DRAIN_SECONDS = 6.0
 # The chat's turn across replicas: renewed every third of it while held, so a killed
 # holder frees the chat this long after its death.
 CHAT_LEASE_SECONDS = 6.0
-# How often a chat's turn held elsewhere is asked for again.
-LEASE_POLL_SECONDS = 0.02
 # Longer than any update holds a chat (the Bot API retries give up after ~30 s).
 CHAT_WAIT_SECONDS = 60.0
 
@@ -178,15 +176,11 @@ class LeasedIsolation(RedisEventIsolation):
         self.wait = wait
         # Lock name → the task holding it here and how many times it entered.
         self._holders: dict[str, tuple[asyncio.Task[Any] | None, int]] = {}
-        # Lock name → the token of the lease held here, renewed by one task while any is.
-        self._leases: dict[str, str] = {}
+        # Lock name → the lease held here, renewed by one task while any is held.
+        self._leases: dict[str, Lock] = {}
         self._renewer: asyncio.Task[None] | None = None
+        # A lease's token (redis-py's own default is a uuid4 per lease).
         self._tokens = UniqueNames()
-        # Taken and given back as one script a batch of chats (tgkit.scripts); the
-        # leases are the same keys and tokens redis-py's Lock would write.
-        self._take = BatchedScript(redis, _TAKE)
-        self._give_back = BatchedScript(redis, _GIVE_BACK)
-        self._renew_all = redis.register_script(_RENEW)
 
     @contextlib.asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncIterator[None]:
@@ -210,26 +204,20 @@ class LeasedIsolation(RedisEventIsolation):
 
     @contextlib.asynccontextmanager
     async def _lease(self, name: str) -> AsyncIterator[None]:
-        token = self._tokens.next()
-        milliseconds = int(self.lease * 1000)
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.wait
-        while not await self._take((name,), (token, milliseconds)):
-            if loop.time() + LEASE_POLL_SECONDS > give_up:
-                raise LockError(f"the chat's turn was not free within {self.wait:.0f} s")
-            # A short poll: the chat's next update should start as soon as the last one ends.
-            await asyncio.sleep(LEASE_POLL_SECONDS)
-        self._leases[name] = token
+        # A short poll: the chat's next update should start as soon as the last one ends.
+        held = self.redis.lock(name, timeout=self.lease, sleep=0.02, blocking_timeout=self.wait)
+        if not await held.acquire(token=self._tokens.next()):
+            raise LockError(f"the chat's turn was not free within {self.wait:.0f} s")
+        self._leases[name] = held
         self._renew_soon()
         try:
             yield
         finally:
             del self._leases[name]
             try:
-                if not await self._give_back((name,), (token,)):
-                    log.warning("could not release the chat's turn %s: it had lapsed", name)
-            except RedisError as error:
-                # Redis gone: the lease ends by itself.
+                await held.release()
+            except (LockError, RedisError) as error:
+                # Lapsed or Redis gone: the lease ends by itself.
                 log.warning("could not release the chat's turn %s: %s", name, error)
 
     def _renew_soon(self) -> None:
@@ -241,69 +229,24 @@ class LeasedIsolation(RedisEventIsolation):
             self._renewer = loop.create_task(self._renew(), name="chat-leases")
 
     async def _renew(self) -> None:
-        milliseconds = int(self.lease * 1000)
         while self._leases:
             await asyncio.sleep(self.lease / 3)
             held = list(self._leases.items())
-            if not held:
-                continue
-            try:
-                kept = await self._renew_all(
-                    keys=[name for name, _ in held],
-                    args=[milliseconds, *(token for _, token in held)],
-                )
-            except RedisError as error:
-                log.warning("could not renew the chats' turns: %s", error)
-                continue
-            for (name, token), renewed in zip(held, kept, strict=True):
-                if not renewed and self._leases.get(name) == token:  # not merely released
-                    log.warning("could not renew the chat's turn %s: it had lapsed", name)
+            results = await asyncio.gather(
+                *(lock.reacquire() for _, lock in held), return_exceptions=True
+            )
+            for (name, lock), result in zip(held, results, strict=True):
+                if not isinstance(result, Exception):
+                    continue
+                if not isinstance(result, LockError | RedisError):
+                    raise result
+                if self._leases.get(name) is lock:  # not merely released meanwhile
+                    log.warning("could not renew the chat's turn %s: %s", name, result)
 
     async def close(self) -> None:
         if self._renewer is not None:
             await cancel_and_wait(self._renewer)
         await super().close()
-
-
-# For each chat of a batch (tgkit.scripts): its turn (key 1) taken with token
-# argument 1 for argument 2 ms unless someone holds it; 1 when taken.
-_TAKE = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  out[i] = redis.call('SET', KEYS[i], ARGV[2 * i], 'NX', 'PX', ARGV[2 * i + 1]) and 1 or 0
-end
-return out
-"""
-
-# For each chat of a batch: its turn (key 1) given back if it still holds token
-# argument 1; 0 when it had lapsed (and may be someone else's now).
-_GIVE_BACK = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  if redis.call('GET', KEYS[i]) == ARGV[i + 1] then
-    redis.call('DEL', KEYS[i])
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out
-"""
-
-# Every turn held here (KEYS, their tokens ARGV[2..]) kept for ARGV[1] ms more;
-# 0 for one that had lapsed.
-_RENEW = """
-local out = {}
-for i = 1, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[i + 1] then
-    redis.call('PEXPIRE', KEYS[i], ARGV[1])
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out
-"""
 
 
 def _cancel_was_swallowed() -> bool:

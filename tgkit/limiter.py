@@ -61,7 +61,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tgkit.keyed import KeyedLocks
 from tgkit.names import UniqueNames
-from tgkit.scripts import BatchedScript
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -253,59 +252,49 @@ class MemoryBackend:
             self._logs = {k: v for k, v in self._logs.items() if v}
 
 
-# For each send of a batch (tgkit.scripts: one script a batch of sends), in order,
-# each seeing what the ones before it took:
-# keys: chat GCRA, chat penalty, group log, global log ("" when the send has none);
-# arguments: chat interval, chat tolerance, group count, group window, global count,
+# KEYS: chat GCRA, chat penalty, group log, global log ("" when the send has none).
+# ARGV: chat interval, chat tolerance, group count, group window, global count,
 #       global window, a unique member for the logs.
 # Floats go back as strings: Redis would truncate Lua numbers to integers.
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local k = 4 * (i - 1)
-  local chat, penalty, group, total = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local a = 1 + 7 * (i - 1)
-  local interval, tolerance = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local group_count, group_window = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-  local global_count, global_window = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  local member = ARGV[a + 7]
-  local chat_wait, global_wait, tat = 0, 0, now
-  if chat ~= '' then
-    local blocked = tonumber(redis.call('GET', penalty) or '0')
-    if blocked > now then chat_wait = blocked - now end
-    tat = math.max(tonumber(redis.call('GET', chat) or '0'), now)
-    chat_wait = math.max(chat_wait, tat - tolerance - now)
-  end
-  if group ~= '' then
-    redis.call('ZREMRANGEBYSCORE', group, '-inf', now - group_window)
-    if redis.call('ZCARD', group) >= group_count then
-      local oldest = redis.call('ZRANGE', group, 0, 0, 'WITHSCORES')
-      chat_wait = math.max(chat_wait, tonumber(oldest[2]) + group_window - now)
-    end
-  end
-  redis.call('ZREMRANGEBYSCORE', total, '-inf', now - global_window)
-  if redis.call('ZCARD', total) >= global_count then
-    local oldest = redis.call('ZRANGE', total, 0, 0, 'WITHSCORES')
-    global_wait = tonumber(oldest[2]) + global_window - now
-  end
-  if chat_wait <= 0 and global_wait <= 0 then
-    if chat ~= '' then
-      local next_tat = tat + interval
-      redis.call('SET', chat, tostring(next_tat), 'PX',
-        math.ceil((next_tat - now) * 1000) + 1000)
-    end
-    if group ~= '' then
-      redis.call('ZADD', group, now, member)
-      redis.call('PEXPIRE', group, math.ceil(group_window * 1000) + 1000)
-    end
-    redis.call('ZADD', total, now, member)
-    redis.call('PEXPIRE', total, math.ceil(global_window * 1000) + 1000)
-  end
-  out[i] = {tostring(chat_wait), tostring(global_wait)}
+local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
+local group_count, group_window = tonumber(ARGV[3]), tonumber(ARGV[4])
+local global_count, global_window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local chat_wait, global_wait, tat = 0, 0, now
+if KEYS[1] ~= '' then
+  local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if blocked > now then chat_wait = blocked - now end
+  tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+  chat_wait = math.max(chat_wait, tat - tolerance - now)
 end
-return out
+if KEYS[3] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - group_window)
+  if redis.call('ZCARD', KEYS[3]) >= group_count then
+    local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    chat_wait = math.max(chat_wait, tonumber(oldest[2]) + group_window - now)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - global_window)
+if redis.call('ZCARD', KEYS[4]) >= global_count then
+  local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  global_wait = tonumber(oldest[2]) + global_window - now
+end
+if chat_wait <= 0 and global_wait <= 0 then
+  if KEYS[1] ~= '' then
+    local next_tat = tat + interval
+    redis.call('SET', KEYS[1], tostring(next_tat), 'PX',
+      math.ceil((next_tat - now) * 1000) + 1000)
+  end
+  if KEYS[3] ~= '' then
+    redis.call('ZADD', KEYS[3], now, ARGV[7])
+    redis.call('PEXPIRE', KEYS[3], math.ceil(group_window * 1000) + 1000)
+  end
+  redis.call('ZADD', KEYS[4], now, ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], math.ceil(global_window * 1000) + 1000)
+end
+return {tostring(chat_wait), tostring(global_wait)}
 """
 
 # KEYS: chat penalty. ARGV: seconds. Only ever extends a block.
@@ -326,15 +315,15 @@ class RedisBackend:
     a Redis Cluster would need a hash tag in the prefix)."""
 
     def __init__(self, redis: Redis) -> None:
-        self._take = BatchedScript(redis, _TAKE)
+        self._take = redis.register_script(_TAKE)
         self._penalize = redis.register_script(_PENALIZE)
         # A send's member in the log of sends, unique across replicas.
         self._sends = UniqueNames()
 
     async def take(self, keys: Keys, limits: Limits) -> Verdict:
         chat_wait, global_wait = await self._take(
-            (keys.chat or "", keys.penalty or "", keys.group or "", keys.total),
-            (
+            keys=[keys.chat or "", keys.penalty or "", keys.group or "", keys.total],
+            args=[
                 repr(limits.chat_interval),
                 repr(limits.chat_tolerance),
                 limits.group_count,
@@ -342,7 +331,7 @@ class RedisBackend:
                 limits.global_count,
                 repr(limits.global_window + limits.margin),
                 self._sends.next(),
-            ),
+            ],
         )
         return Verdict(float(chat_wait), float(global_wait))
 

@@ -54,7 +54,6 @@ from desk.events import RequestEvent
 from tgkit.faults import transient
 from tgkit.flow import chat_key
 from tgkit.loop import cancel_and_wait
-from tgkit.scripts import BatchedScript
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +156,9 @@ class RedisSeen:
         self._alive = f"{journals}alive:{self._owner}"
         self._adopt = redis.register_script(_ADOPT)
         self._keep = redis.register_script(_KEEP)
-        # An update's mark taken and set done: one script a batch of updates (tgkit.scripts).
-        self._sight = BatchedScript(redis, _SIGHT)
-        self._done = BatchedScript(redis, _DONE)
+        self._done = redis.register_script(_DONE)
         self._held: set[int] = set()
         self._releases: Combiner[str, None] = Combiner(self._release, limit=1000)
-        self._keeps: Combiner[tuple[int, str], bool] = Combiner(self._keep_together, limit=500)
         # Update id → how many feeds of it are under way here (Telegram's copy and an
         # adopted one may meet): the entry stays until the last of them is done.
         self._journaled: dict[int, int] = {}
@@ -176,15 +172,16 @@ class RedisSeen:
         # Longer than a dead owner's mark can live; a live owner that takes longer
         # (Telegram's own retries) keeps the update, and this copy is the duplicate.
         give_up = loop.time() + 2 * self._in_progress + 1
-        milliseconds = int(self._in_progress * 1000)
         try:
             while True:
-                # Taken, or who holds it: one step, so a mark cannot lapse in between.
-                stored = await self._sight((key,), (self._owner, milliseconds))
-                if stored == 1:
+                milliseconds = int(self._in_progress * 1000)
+                if await self._redis.set(key, self._owner, nx=True, px=milliseconds):
                     self._reachable()
                     self._hold(update_id)
                     return True
+                stored = await self._redis.get(key)
+                if stored is None:
+                    continue  # it lapsed between the two calls
                 owner = stored.decode() if isinstance(stored, bytes) else str(stored)
                 if owner in (DONE, self._owner) or loop.time() > give_up:
                     log.debug(
@@ -206,8 +203,11 @@ class RedisSeen:
         self._held.discard(update_id)
         newest = f"{self._prefix}chat:{chat}" if chat is not None else ""
         try:
+            # One script, not a pipeline: redis-py asks SCRIPT EXISTS before every
+            # pipeline that holds a script, a second round trip per update.
             await self._done(
-                (f"{self._prefix}{update_id}", newest), (update_id, SEEN_FOR_SECONDS, DONE)
+                keys=[f"{self._prefix}{update_id}", newest],
+                args=[update_id, SEEN_FOR_SECONDS, DONE],
             )
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._fall_back(error)
@@ -238,14 +238,8 @@ class RedisSeen:
         Its mark is not taken here: an update journaled by a poll may never get its
         turn in this process (a stop), and Telegram then sends it again to the next
         one, which must find no mark of this process on it (seen: the restarted
-        process dropped such redeliveries as duplicates).
-
-        Updates kept one by one (a webhook's) while a keep is on its way go together
-        in the next."""
-        return await self._keeps.submit((update_id, payload))
-
-    async def _keep_together(self, updates: Sequence[tuple[int, str]]) -> list[bool]:
-        return [await self.keep_many(updates)] * len(updates)
+        process dropped such redeliveries as duplicates)."""
+        return await self.keep_many([(update_id, payload)])
 
     async def keep_many(self, updates: Sequence[tuple[int, str]]) -> bool:
         """:meth:`keep` for a batch of updates (a poll's), in one command."""
@@ -361,40 +355,17 @@ return 0
 """
 
 
-# For each update of a batch (tgkit.scripts): its mark (key 1) taken for this process
-# (argument 1) for argument 2 ms, replying 1; or, when it is held, who holds it.
-_SIGHT = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local key = KEYS[i]
-  if redis.call('SET', key, ARGV[2 * i], 'NX', 'PX', ARGV[2 * i + 1]) then
-    out[i] = 1
-  else
-    out[i] = redis.call('GET', key)
-  end
-end
-return out
-"""
-
-
-# For each update of a batch: its mark (key 1) done (argument 3) for argument 2
-# seconds, and the newest update id handled in its chat (key 2, "" for none) remembered:
-# a redelivery may be older.
+# The update's mark (KEYS[1]) done for ARGV[2] seconds, and the newest update id
+# handled in its chat (KEYS[2], "" for none) remembered: a redelivery may be older.
 _DONE = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local mark, newest = KEYS[2 * i - 1], KEYS[2 * i]
-  local id, seconds = ARGV[3 * i - 1], ARGV[3 * i]
-  redis.call('SET', mark, ARGV[3 * i + 1], 'EX', seconds)
-  if newest ~= '' then
-    local current = tonumber(redis.call('GET', newest) or '0')
-    if tonumber(id) > current then
-      redis.call('SET', newest, id, 'EX', seconds)
-    end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
+if KEYS[2] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if tonumber(ARGV[1]) > current then
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
   end
-  out[i] = 0
 end
-return out
+return 0
 """
 
 

@@ -29,7 +29,6 @@ from tests.dialogs.conftest import (
     TickingClock,
 )
 from tests.dialogs.test_intake import DESCRIPTION, to_step
-from tgkit.fsm_storage import BatchedRedisStorage
 
 MINUTE = 60.0
 
@@ -113,8 +112,7 @@ async def test_the_reminder_loop_runs_between_startup_and_shutdown(
 
 
 def redis_storage(url: str) -> RedisStorage:
-    """The desk's own (bot.app.fsm_storage)."""
-    return BatchedRedisStorage.from_url(url, key_builder=DefaultKeyBuilder(with_destiny=True))
+    return RedisStorage.from_url(url, key_builder=DefaultKeyBuilder(with_destiny=True))
 
 
 async def test_a_draft_survives_a_restart_with_redis(
