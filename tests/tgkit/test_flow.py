@@ -362,3 +362,16 @@ async def test_a_polls_batch_is_journaled_in_one_command_before_it_is_handed_on(
         with contextlib.suppress(asyncio.CancelledError):
             await polling
         await seen.close()
+
+
+async def test_a_turn_that_lapsed_and_was_taken_by_another_is_not_given_back(
+    redis: Redis,
+) -> None:
+    isolation = LeasedIsolation(redis, lease=0.6)
+    name = isolation.key_builder.build(CHAT, "lock")
+    async with isolation.lock(CHAT):
+        # What a stalled holder meets: its lease lapsed and another process took the chat.
+        await redis.delete(name)
+        assert await redis.set(name, "someone-else", px=5000)
+    assert await redis.get(name) == b"someone-else"
+    await isolation.close()
