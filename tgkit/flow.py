@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol, cast
 
@@ -97,6 +98,8 @@ class UpdateFlow:
         self.limit = limit
         self.last_update_id = 0
         self._drain_deadline: float | None = None
+        # Webhook requests held until fewer updates are under way (room_below).
+        self._roomers: deque[asyncio.Future[None]] = deque()
 
     @property
     def active(self) -> int:
@@ -131,6 +134,46 @@ class UpdateFlow:
             self._active -= 1
             if self._active == 0:
                 self._idle.set()
+            self._wake_one()
+
+    async def room_below(self, most: int, within: float) -> bool:
+        """Wait up to ``within`` s until fewer than ``most`` updates are accepted.
+
+        False while stopping or when the wait ran out. Once some wait, each update
+        that ends lets in the one that waited longest, and a newcomer queues behind
+        them: the number accepted stays about ``most`` (one let in takes its place
+        only when its update is fed, so a newcomer arriving in between may pass it).
+        """
+        if self._closing:
+            return False
+        if self._active < most:
+            if not self._roomers:
+                return True
+            self._wake_one()  # there is room: the first in line goes, this one queues
+        waiter = asyncio.get_running_loop().create_future()
+        self._roomers.append(waiter)
+        let_in = False
+        try:
+            async with asyncio.timeout(within):
+                await waiter
+            let_in = True
+        except TimeoutError:
+            return False
+        finally:
+            if not let_in and waiter.done() and not waiter.cancelled():
+                self._wake_one()  # let in as it gave up (time, a cancel): the next goes
+            if not waiter.done():
+                waiter.cancel()
+            with contextlib.suppress(ValueError):
+                self._roomers.remove(waiter)
+        return not self._closing
+
+    def _wake_one(self) -> None:
+        while self._roomers:
+            waiter = self._roomers.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def close(self, within: float) -> bool:
         """Mark the stop; wait up to ``within`` s for the updates accepted. True if all ended.
@@ -139,6 +182,10 @@ class UpdateFlow:
         budget is spent once, whoever asks first.
         """
         self._closing = True
+        while self._roomers:  # held webhook requests: answered "stopping" now
+            waiter = self._roomers.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
         loop = asyncio.get_running_loop()
         if self._drain_deadline is None:
             self._drain_deadline = loop.time() + within

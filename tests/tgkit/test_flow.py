@@ -375,3 +375,83 @@ async def test_a_turn_that_lapsed_and_was_taken_by_another_is_not_given_back(
         assert await redis.set(name, "someone-else", px=5000)
     assert await redis.get(name) == b"someone-else"
     await isolation.close()
+
+
+class Holding:
+    """Updates that stay accepted until released."""
+
+    def __init__(self, flow: UpdateFlow) -> None:
+        self.flow = flow
+        self.release = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _one(self, update_id: int) -> None:
+        async with self.flow.admit(update(update_id, update_id)):
+            await self.release.wait()
+
+    async def start(self, *update_ids: int) -> None:
+        self.tasks += [asyncio.create_task(self._one(i)) for i in update_ids]
+        await asyncio.sleep(0)
+
+    async def finish_one(self) -> None:
+        """Lets the oldest update end, and waits for it."""
+        task = self.tasks.pop(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_room_is_given_in_turn_as_updates_end() -> None:
+    flow = UpdateFlow(10)
+    holding = Holding(flow)
+    await holding.start(1, 2)
+    assert await flow.room_below(3, within=1)  # room: no wait
+    first = asyncio.create_task(flow.room_below(2, within=5))
+    second = asyncio.create_task(flow.room_below(2, within=5))
+    await asyncio.sleep(0.05)
+    assert not first.done() and not second.done()
+    await holding.finish_one()
+    await asyncio.sleep(0)
+    assert first.done() and first.result() is True  # the one that waited longest
+    assert not second.done()
+    await holding.start(3)  # the one let in takes the place
+    late = asyncio.create_task(flow.room_below(2, within=5))
+    await holding.finish_one()
+    await asyncio.sleep(0)
+    assert second.done() and second.result() is True
+    assert not late.done()  # a newcomer queues behind those who waited
+    await holding.finish_one()
+    assert await late is True
+    holding.release.set()
+    await asyncio.gather(*holding.tasks)
+
+
+async def test_a_wait_for_room_ends_with_the_time_or_the_stop() -> None:
+    flow = UpdateFlow(10)
+    holding = Holding(flow)
+    await holding.start(1)
+    assert await flow.room_below(1, within=0.05) is False
+    waiting = asyncio.create_task(flow.room_below(1, within=30))
+    await asyncio.sleep(0.01)
+    closing = asyncio.create_task(flow.close(within=5))
+    async with asyncio.timeout(1):  # told at once, not after its 30 s
+        assert await waiting is False
+    assert await flow.room_below(5, within=1) is False  # stopping: none taken
+    holding.release.set()
+    assert await closing is True
+
+
+async def test_a_place_given_to_a_waiter_that_left_goes_to_the_next() -> None:
+    flow = UpdateFlow(10)
+    holding = Holding(flow)
+    await holding.start(1)
+    leaving = asyncio.create_task(flow.room_below(1, within=30))
+    staying = asyncio.create_task(flow.room_below(1, within=30))
+    await asyncio.sleep(0.01)
+    holding.tasks.pop(0).cancel()
+    await asyncio.sleep(0)  # the update ended and gave its place to `leaving`...
+    leaving.cancel()  # ...which went away before it could take it (Telegram hung up)
+    async with asyncio.timeout(1):
+        assert await staying is True
+    with contextlib.suppress(asyncio.CancelledError):
+        await leaving
