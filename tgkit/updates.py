@@ -436,7 +436,9 @@ class UpdateGuard(BaseMiddleware):
         _log_outcome(event, kind, outcome, effects, seconds)
         # Marked done last: a process killed before this has the update run again
         # (harmless, see RedisSeen), never counted as done without its outcome.
-        await self._seen.done(event.update_id, chat_key(event))
+        # Shielded: a stop that cancels the update now must not undo what it did (the
+        # update stays in the journal, and the next process finds it done).
+        await asyncio.shield(self._seen.done(event.update_id, chat_key(event)))
         return result
 
     async def _handle(

@@ -100,13 +100,18 @@ async def test_close_drains_in_flight_updates(bot: Bot) -> None:
     assert dp.flow.closing and dp.flow.last_update_id == 4
 
 
-async def test_close_gives_up_after_its_time(bot: Bot) -> None:
-    recorder = Recorder(pause=1.0)
+async def test_close_gives_up_after_its_time_and_cancels_what_is_left(bot: Bot) -> None:
+    recorder = Recorder(pause=30.0)
     dp = dispatcher(1, recorder)
-    task = asyncio.create_task(dp.feed_update(bot, update(1, 1)))
+    running = asyncio.create_task(dp.feed_update(bot, update(1, 1)))
+    waiting = asyncio.create_task(dp.feed_update(bot, update(2, 2)))  # behind the limit
     await asyncio.sleep(0.05)
-    assert not await dp.flow.close(within=0.1)
-    await task
+    async with asyncio.timeout(2):  # the time given, the cancels: not the update's 30 s
+        assert not await dp.flow.close(within=0.1)
+    # Ended before the stop goes on to close what they use (Redis, the database).
+    assert running.cancelled() and waiting.cancelled()
+    assert dp.flow.active == 0
+    assert recorder.order == []
 
 
 CHAT = StorageKey(bot_id=1, chat_id=5, user_id=5)

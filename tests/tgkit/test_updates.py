@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tgkit.flow import FlowDispatcher, UpdateFlow
 from tgkit.updates import (
+    DONE,
     IN_PROGRESS_SECONDS,
     SEEN_FOR_SECONDS,
     MemorySeen,
@@ -334,4 +335,37 @@ async def test_an_orphan_older_than_what_its_chat_did_since_is_not_played(
         assert await journal_keys(redis, journals) == []
     finally:
         await survivor.close()
+        await redis.aclose()
+
+
+async def test_a_stop_that_cancels_an_update_as_it_is_marked_done_keeps_the_mark(
+    bot: Bot, redis_url: str
+) -> None:
+    """The handler has answered: the next process, finding the update in the journal,
+    must see it done (a forgotten mark would have it answered twice)."""
+
+    class SlowToMark(RedisSeen):
+        marking = asyncio.Event()
+
+        async def done(self, update_id: int, chat: int | None = None) -> None:
+            self.marking.set()
+            await asyncio.sleep(0.2)  # a Redis trip under load
+            await super().done(update_id, chat)
+
+    redis = Redis.from_url(redis_url)
+    prefix = f"test:{uuid.uuid4().hex}:"
+    seen = SlowToMark(redis, prefix=prefix)
+    handler = Handler()
+    try:
+        task = asyncio.create_task(dispatcher(seen, handler).feed_update(bot, update(31)))
+        async with asyncio.timeout(5):
+            await seen.marking.wait()
+        task.cancel()  # the drain ran out (tgkit.flow.UpdateFlow.close)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.4)
+        assert handler.calls == ["hi"]
+        assert await redis.get(f"{prefix}31") == DONE.encode()
+    finally:
+        await seen.close()
         await redis.aclose()
