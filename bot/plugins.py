@@ -48,9 +48,15 @@ class Plugins:
 
 
 def candidates(names: Sequence[str]) -> list[tuple[str, Callable[[], object]]]:
+    """Entry points by name, then the modules named in ``PLUGINS`` in their order.
+
+    Their routers go in front of the desk's in this order, so it must not depend on
+    where each package was installed: ``entry_points`` lists them as the search path
+    meets them (a module on ``PYTHONPATH`` came before the desk's own, seen as the
+    plugins of /health in another order in tests/e2e/test_operations.py)."""
     found: list[tuple[str, Callable[[], object]]] = []
     modules: set[str] = set()
-    for point in entry_points(group=ENTRY_POINT_GROUP):
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name):
         found.append((point.name, point.load))
         modules.add(point.module)
     for name in names:

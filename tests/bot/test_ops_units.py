@@ -20,7 +20,7 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage
 
 from bot.logs import JsonFormatter, Redactor
-from bot.plugins import load_plugins
+from bot.plugins import candidates, load_plugins
 from plugins.cabinet_webhook import sign, verify
 from tgkit.calls import result_of
 
@@ -124,3 +124,31 @@ async def test_a_broken_plugin_is_left_out_and_the_next_one_loads(tmp_path: Path
     # The shipped cabinet webhook is an installed entry point; unconfigured, it does nothing.
     assert plugins.loaded == ["cabinet_webhook", "ctv_unit_good"]
     assert [r.name for r in modules.sub_routers] == [f"plugin:{n}" for n in plugins.loaded]
+
+
+def test_modules_come_in_the_order_of_their_names_wherever_installed(tmp_path: Path) -> None:
+    roots = []
+    for name in ("zeta_mod", "alpha_mod"):  # found in this order on the path
+        root = tmp_path / name
+        info = root / f"ctv_unit_{name}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: ctv-unit-{name}\nVersion: 1.0\n", encoding="utf-8"
+        )
+        (info / "entry_points.txt").write_text(
+            f"[ctv_desk.plugins]\n{name} = ctv_unit_{name}\n", encoding="utf-8"
+        )
+        roots.append(str(root))
+    sys.path[:0] = roots
+    try:
+        names = [name for name, _ in candidates(["ctv_unit_named_b", "ctv_unit_named_a"])]
+    finally:
+        for root in roots:
+            sys.path.remove(root)
+    assert names == [
+        "alpha_mod",
+        "cabinet_webhook",
+        "zeta_mod",
+        "ctv_unit_named_b",  # named ones after, as PLUGINS lists them
+        "ctv_unit_named_a",
+    ]
