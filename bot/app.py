@@ -92,9 +92,12 @@ POOL_TIMEOUT = 30
 REDIS_SOCKET_TIMEOUT = 2.0
 # SIGTERM to exit must stay under 10 s (R10); in-flight updates get most of it.
 DRAIN_SECONDS = 6.0
-# Updates a webhook replica accepts beyond those it handles at once: about a
-# second's work, so a stop's drain finishes them all.
-WEBHOOK_BACKLOG = 3
+# Updates a webhook replica accepts, in multiples of those it handles at once. More
+# queued here gain nothing once Telegram's requests wait for room (the same CPU per
+# answer with 3 and with 1: bench.intake --against, 4 rounds), and a stop's drain must
+# finish what was accepted: at Telegram's 30 sends a second, 3 × 100 updates took
+# longer than the drain's 6 s, and the rest went to the next process.
+WEBHOOK_BACKLOG = 1
 # How long a webhook request waits for room before it is answered 503. Telegram
 # sends no more than the webhook's max_connections requests at once, so while they
 # wait it sends nothing else: the burst stays queued at Telegram, re-sent by nobody.
