@@ -14,7 +14,9 @@ never fail. Three rules:
   Redis connection. The limit is sized against those pools (see ``bot.app``).
 - **Drained on stop.** :meth:`UpdateFlow.close` marks the stop (the webhook
   then answers 503, so Telegram re-sends elsewhere) and waits for the updates in
-  flight, so SIGTERM loses nothing that was started.
+  flight, so SIGTERM loses nothing that was started; what its time does not
+  finish is cancelled and left for the next process (the journal, or the polled
+  offset not confirmed).
 
 Across replicas the same chat may still reach two processes (webhook mode). With
 Redis FSM storage the dispatcher takes the chat's turn in Redis as well (aiogram's
@@ -196,7 +198,7 @@ class UpdateFlow:
         process. Left running, they went on while the stop closed Redis and the
         database under them: one that sent its answer then could no longer write
         that it was done, and the next process answered it again
-        (tests/e2e/test_restart.py, webhook mode, 2 of 3 runs).
+        (tests/e2e/test_restart.py, webhook mode, 3 of 4 runs).
         """
         self._closing = True
         while self._roomers:  # held webhook requests: answered "stopping" now
